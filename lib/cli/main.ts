@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { createLogger } from '../log.js';
+import { common } from '../config/nozzle.js';
+import { ConfigError, describe, load } from '../config/settings.js';
+import { commands } from './commands.js';
+import type { Command } from './command.js';
+import { FlagError, parseFlags } from './flags.js';
+
+const usage = (): string =>
+  [
+    'Usage: nozzle <command> [flags]',
+    '',
+    'Commands:',
+    ...Object.keys(commands).map((name) => `  ${name}`),
+    '',
+    'Run `nozzle <command> --help` for its settings. Every flag also has an environment variable.',
+  ].join('\n');
+
+function help(name: string, command: Command): string {
+  const settings = { ...common, ...command.settings };
+  const aliases = Object.entries(command.aliases ?? {}).map(
+    ([alias, [flag, value]]) => `  ${alias}\n      same as ${flag} ${value}`,
+  );
+  return [`Usage: nozzle ${name} [flags]`, '', command.summary, '', 'Settings:', ...describe(settings), ...aliases].join(
+    '\n',
+  );
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    console.log(pkg.version);
+    return 0;
+  }
+  const loadCommand = commands[name];
+  if (!loadCommand) {
+    console.error(`nozzle: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const command = await loadCommand();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(help(name, command));
+    return 0;
+  }
+
+  let base, config;
+  try {
+    const flags = parseFlags(rest);
+    for (const [alias, [flag, value]] of Object.entries(command.aliases ?? {})) {
+      if (flags.delete(alias)) flags.set(flag, value);
+    }
+    const known = new Set(
+      Object.values({ ...common, ...command.settings }).flatMap((s) => (s.flag ? [s.flag] : [])),
+    );
+    const unknown = [...flags.keys()].filter((f) => !known.has(f));
+    if (unknown.length > 0) throw new FlagError(`unknown flag ${unknown.join(', ')} (see nozzle ${name} --help)`);
+    base = load(common, { env: process.env, flags });
+    config = load(command.settings, { env: process.env, flags });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof FlagError) {
+      console.error(`nozzle ${name}: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const log = createLogger({ name: `nozzle-${name}`, level: base.logLevel, pretty: base.logPretty });
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    log.info({ signal }, 'shutting down');
+    stop.abort(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    return await command.run(config, log, stop.signal);
+  } catch (err) {
+    log.fatal({ err }, `nozzle ${name} failed`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,165 @@
+/**
+ * Every setting of every Nozzle component, in one place: env var, flag,
+ * default and what it is for. `nozzle <component> --help` prints these and
+ * docs/configuration.md is the same table in prose.
+ */
+import { boolean, duration, integer, keyValues, oneOf, string, url } from './settings.js';
+
+export const common = {
+  logLevel: oneOf({
+    env: 'LOG_LEVEL',
+    flag: '--log-level',
+    default: 'info',
+    values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    doc: 'log level; logs are JSON lines (pretty when LOG_PRETTY=true)',
+  }),
+  logPretty: boolean({
+    env: 'LOG_PRETTY',
+    default: false,
+    doc: 'human-readable logs for a terminal instead of JSON',
+  }),
+};
+
+export const nats = {
+  natsUrl: url({
+    env: 'NATS_URL',
+    flag: '--nats-url',
+    default: 'nats://nats.nozzle-system.svc.cluster.local:4222',
+    protocols: ['nats:', 'tls:'],
+    doc: 'NATS server(s), comma-separated',
+  }),
+};
+
+/** The JetStream stream and consumer, created by `nozzle setup` and the publisher. */
+export const stream = {
+  ackWait: duration({
+    env: 'NOZZLE_ACK_WAIT',
+    default: 60_000,
+    min: 1_000,
+    doc: 'how long a delivered message may stay unacknowledged before JetStream redelivers it (the worker extends it while an operation runs)',
+  }),
+  maxDeliver: integer({
+    env: 'NOZZLE_MAX_DELIVER',
+    default: 10,
+    min: 1,
+    max: 1000,
+    doc: 'deliveries before a message is dead-lettered',
+  }),
+  duplicateWindow: duration({
+    env: 'NOZZLE_DUPLICATE_WINDOW',
+    default: 10 * 60_000,
+    min: 1_000,
+    doc: 'window in which a re-published decision (same Nats-Msg-Id) is dropped as a duplicate',
+  }),
+  maxAge: duration({
+    env: 'NOZZLE_STREAM_MAX_AGE',
+    default: 24 * 3_600_000,
+    min: 60_000,
+    doc: 'how long messages are kept in NOZZLE and NOZZLE_DLQ',
+  }),
+};
+
+export const publisher = {
+  namespaceSelector: string({
+    env: 'NOZZLE_NAMESPACE_SELECTOR',
+    flag: '--selector',
+    default: 'nozzle=true',
+    doc: 'label selector of the namespaces Nozzle may put to sleep',
+  }),
+  idleAfter: duration({
+    env: 'NOZZLE_IDLE_AFTER',
+    flag: '--idle-after',
+    default: 30 * 60_000,
+    min: 1_000,
+    doc: 'default time awake before a namespace sleeps, when it has no nozzle.io/idle-after annotation',
+  }),
+  interval: duration({
+    env: 'NOZZLE_PUBLISH_INTERVAL',
+    flag: '--interval',
+    default: 0,
+    doc: 'run in a loop with this pause between rounds; 0 runs once and exits (the CronJob way)',
+  }),
+  pageSize: integer({
+    env: 'NOZZLE_LIST_PAGE_SIZE',
+    default: 500,
+    min: 1,
+    max: 5000,
+    doc: 'objects per page of the cluster-wide list calls',
+  }),
+};
+
+export const worker = {
+  port: integer({
+    env: 'NOZZLE_WORKER_PORT',
+    flag: '--port',
+    default: 8080,
+    min: 0,
+    max: 65535,
+    doc: 'port of /healthz, /readyz and /metrics',
+  }),
+  concurrency: integer({
+    env: 'NOZZLE_WORKER_CONCURRENCY',
+    flag: '--concurrency',
+    default: 4,
+    min: 1,
+    max: 256,
+    doc: 'messages processed at once by one worker',
+  }),
+  shutdownTimeout: duration({
+    env: 'NOZZLE_WORKER_SHUTDOWN_TIMEOUT',
+    default: 45_000,
+    min: 1_000,
+    doc: 'on SIGTERM, how long in-flight operations may take to finish (keep below the pod terminationGracePeriodSeconds)',
+  }),
+  retryDelay: duration({
+    env: 'NOZZLE_WORKER_RETRY_DELAY',
+    default: 2_000,
+    min: 100,
+    doc: 'first delay before a message that failed transiently is redelivered; doubles per delivery',
+  }),
+};
+
+export const activator = {
+  port: integer({
+    env: 'NOZZLE_ACTIVATOR_PORT',
+    flag: '--port',
+    default: 8080,
+    min: 0,
+    max: 65535,
+    doc: 'port of the data path, /_nozzle/, /healthz, /readyz and /metrics',
+  }),
+  readinessTimeout: duration({
+    env: 'NOZZLE_READINESS_TIMEOUT',
+    default: 120_000,
+    min: 1_000,
+    doc: 'how long a held request waits for its backend to become Ready before it gets 504',
+  }),
+  holdLimit: integer({
+    env: 'NOZZLE_HOLD_LIMIT',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    doc: 'held requests per namespace; past it requests get 503 with Retry-After',
+  }),
+  wakeGrace: duration({
+    env: 'NOZZLE_WAKE_GRACE',
+    default: 120_000,
+    min: 0,
+    doc: 'after a wake, how long requests still reaching the activator (stale ingress config) are forwarded',
+  }),
+  shutdownTimeout: duration({
+    env: 'NOZZLE_ACTIVATOR_SHUTDOWN_TIMEOUT',
+    default: 30_000,
+    min: 1_000,
+    doc: 'on SIGTERM, how long held and in-flight requests may take to finish',
+  }),
+  devUpstreams: keyValues({
+    env: 'NOZZLE_DEV_UPSTREAM_OVERRIDES',
+    default: new Map(),
+    doc: 'DEV ONLY: namespace/service=host:port pairs that replace <service>.<namespace>.svc.cluster.local, for demos and tests without cluster DNS',
+    check: (key, value) => {
+      if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(key)) throw new Error(`"${key}" is not namespace/service`);
+      if (!/^[^:/\s]+:\d+$/.test(value)) throw new Error(`"${value}" is not host:port`);
+    },
+  }),
+};

@@ -1,0 +1,187 @@
+import { parseDuration, formatDuration } from '../duration.js';
+
+/**
+ * A setting read from the environment (always) and from a command-line flag
+ * (where one makes sense). Every setting has a documented default, or is
+ * required; a bad value stops start-up with a message naming the setting.
+ */
+export interface Setting<T> {
+  readonly env: string;
+  readonly flag?: string;
+  readonly doc: string;
+  /** Absent means required. */
+  readonly default?: T;
+  // Method syntax on purpose: a Setting<'a' | 'b'> must still fit where a Setting<unknown> is expected.
+  parse(raw: string): T;
+  show(value: T): string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly setting: string,
+    reason: string,
+  ) {
+    super(`invalid configuration: ${setting}: ${reason}`);
+  }
+}
+
+type Spec<T> = Omit<Setting<T>, 'parse' | 'show'>;
+
+export function string(spec: Spec<string>): Setting<string> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      if (raw.trim() === '') throw new Error('must not be empty');
+      return raw.trim();
+    },
+    show: (v) => v,
+  };
+}
+
+export function integer(spec: Spec<number> & { min: number; max: number }): Setting<number> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      if (!/^-?\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number`);
+      const n = Number(raw);
+      if (n < spec.min || n > spec.max) throw new Error(`${n} is out of range ${spec.min}..${spec.max}`);
+      return n;
+    },
+    show: String,
+  };
+}
+
+/** Milliseconds, written as `30s`, `5m`, `1h30m`. */
+export function duration(spec: Spec<number> & { min?: number }): Setting<number> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const ms = parseDuration(raw);
+      if (spec.min !== undefined && ms < spec.min) {
+        throw new Error(`${raw} is shorter than the minimum ${formatDuration(spec.min)}`);
+      }
+      return ms;
+    },
+    show: formatDuration,
+  };
+}
+
+export function boolean(spec: Spec<boolean>): Setting<boolean> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw new Error(`"${raw}" is not a boolean (true or false)`);
+    },
+    show: String,
+  };
+}
+
+export function oneOf<const V extends string>(spec: Spec<V> & { values: readonly V[] }): Setting<V> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const v = raw.trim() as V;
+      if (!spec.values.includes(v)) throw new Error(`"${raw}" is not one of ${spec.values.join(', ')}`);
+      return v;
+    },
+    show: (v) => v,
+  };
+}
+
+export function url(spec: Spec<string> & { protocols: readonly string[] }): Setting<string> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const list = raw.split(',').map((s) => s.trim());
+      for (const item of list) {
+        let parsed: URL;
+        try {
+          parsed = new URL(item);
+        } catch {
+          throw new Error(`"${item}" is not a URL`);
+        }
+        if (!spec.protocols.includes(parsed.protocol)) {
+          throw new Error(`"${item}" must use ${spec.protocols.join(' or ')}`);
+        }
+      }
+      return list.join(',');
+    },
+    show: (v) => v,
+  };
+}
+
+/** Parses `key=value,key=value` into a map; used for label selectors and dev overrides. */
+export function keyValues(
+  spec: Spec<ReadonlyMap<string, string>> & { check?: (key: string, value: string) => void },
+): Setting<ReadonlyMap<string, string>> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const out = new Map<string, string>();
+      for (const item of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const eq = item.indexOf('=');
+        if (eq <= 0) throw new Error(`"${item}" is not key=value`);
+        const key = item.slice(0, eq).trim();
+        const value = item.slice(eq + 1).trim();
+        spec.check?.(key, value);
+        out.set(key, value);
+      }
+      return out;
+    },
+    show: (v) => [...v].map(([k, val]) => `${k}=${val}`).join(','),
+  };
+}
+
+export type Settings = Record<string, Setting<unknown>>;
+export type Values<S extends Settings> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+
+/**
+ * Reads every setting: the flag wins over the env var, which wins over the
+ * default. Collects all problems before failing, so one start-up shows them all.
+ */
+export function load<S extends Settings>(
+  settings: S,
+  source: { env: NodeJS.ProcessEnv; flags: ReadonlyMap<string, string> },
+): Values<S> {
+  const out: Record<string, unknown> = {};
+  const problems: ConfigError[] = [];
+  for (const [key, setting] of Object.entries(settings)) {
+    const fromFlag = setting.flag === undefined ? undefined : source.flags.get(setting.flag);
+    const raw = fromFlag ?? source.env[setting.env];
+    const name = fromFlag !== undefined ? `${setting.flag}` : setting.env;
+    if (raw === undefined || raw === '') {
+      if (setting.default === undefined) {
+        problems.push(new ConfigError(name, `required: ${setting.doc}`));
+      } else {
+        out[key] = setting.default;
+      }
+      continue;
+    }
+    try {
+      out[key] = setting.parse(raw);
+    } catch (err) {
+      problems.push(new ConfigError(name, (err as Error).message));
+    }
+  }
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length > 1) {
+    throw new ConfigError(problems.map((p) => p.setting).join(', '), problems.map((p) => p.message).join('; '));
+  }
+  return out as Values<S>;
+}
+
+/** One line per setting for `--help` and the docs: flag, env, default, doc. */
+export function describe(settings: Settings): string[] {
+  return Object.values(settings).map((s) => {
+    const names = [s.flag, s.env].filter(Boolean).join(', ');
+    const def = s.default === undefined ? 'required' : `default ${JSON.stringify(s.show(s.default)) || '""'}`;
+    return `  ${names}\n      ${s.doc} (${def})`;
+  });
+}
