@@ -46,6 +46,17 @@ command -v go >/dev/null || {
 scratch=$(mktemp -d)
 trap 'chmod -R u+w "$scratch" 2>/dev/null; rm -rf "$scratch"' EXIT
 
+# Two runs on one machine must not build the same binary at once: the second
+# waits for the first, then finds the binary built. Locks go when we exit.
+missing() {
+  [[ -x $1 ]] && return 1
+  mkdir -p "$(dirname "$1")"
+  local fd
+  exec {fd}>"$1.lock"
+  flock "$fd"
+  [[ ! -x $1 ]]
+}
+
 timed() {
   local what=$1; shift
   local start=$SECONDS
@@ -85,7 +96,7 @@ kubernetes_wrapper() {
 
 kubernetes_binary() {
   local name=$1 out=$cache/kubernetes-$KUBERNETES_VERSION/$1
-  if [[ ! -x $out ]]; then
+  if missing "$out"; then
     kubernetes_wrapper
     local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
     local pkg=k8s.io/component-base/version
@@ -99,7 +110,7 @@ kubernetes_binary() {
 
 etcd_binary() {
   local out=$cache/etcd-$ETCD_VERSION/etcd
-  if [[ ! -x $out ]]; then
+  if missing "$out"; then
     local dir=$scratch/etcd
     mkdir -p "$dir"
     cat >"$dir/main.go" <<'GO'
@@ -127,10 +138,11 @@ GO
 # nats-server and kwok have no replace directives: go install builds them as published.
 go_install() {
   local name=$1 pkg=$2 version=$3 out=$cache/$1-$3/$1
-  if [[ ! -x $out ]]; then
+  if missing "$out"; then
     mkdir -p "$(dirname "$out")"
-    timed "$name $version" env GOBIN="$scratch/gobin" go install -trimpath -ldflags '-s -w' "$pkg@$version"
-    mv "$scratch/gobin/$(basename "$pkg")" "$out"
+    # The binary is named after the command's directory, not always the last path element (…/v2).
+    timed "$name $version" env GOBIN="$scratch/gobin-$name" go install -trimpath -ldflags '-s -w' "$pkg@$version"
+    mv "$scratch/gobin-$name"/* "$out"
   fi
   echo "$name=$out"
 }
@@ -139,7 +151,7 @@ go_install() {
 # refuses: build inside a writable copy of the module source instead.
 keda_binary() {
   local dir=$cache/keda-$KEDA_VERSION out=$cache/keda-$KEDA_VERSION/keda-operator
-  if [[ ! -x $out ]]; then
+  if missing "$out"; then
     local src
     src=$(go mod download -json "github.com/kedacore/keda/v2@$KEDA_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
     cp -r "$src" "$scratch/keda"
