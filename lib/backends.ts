@@ -43,7 +43,9 @@ export function parseBackends(text: string | undefined): BackendRecord[] {
       typeof entry.pathType !== 'string' ||
       !isObject(entry.backend)
     ) {
-      throw new BackendsAnnotationError(`nozzle.io/backends paths[${i}] must have host, path, pathType and backend`);
+      throw new BackendsAnnotationError(
+        `nozzle.io/backends paths[${i}] must have host, path, pathType and backend`,
+      );
     }
     const service = entry.backend.service;
     if (service !== undefined && (!isObject(service) || typeof service.name !== 'string')) {
@@ -53,7 +55,7 @@ export function parseBackends(text: string | undefined): BackendRecord[] {
       host: entry.host,
       path: entry.path,
       pathType: entry.pathType,
-      backend: entry.backend as V1IngressBackend,
+      backend: entry.backend,
     };
   });
 }

@@ -4,6 +4,7 @@
 # machine pays for the build; later runs find the binaries and return at once.
 #
 #   scripts/build-test-binaries.sh          kube-apiserver, etcd, nats-server
+#                                           and KEDA's CRDs (no build)
 #   scripts/build-test-binaries.sh --e2e    also kube-controller-manager,
 #                                           kube-scheduler, kubectl, kwok and
 #                                           the KEDA operator with its CRDs
@@ -18,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
 
 cache=${NOZZLE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nozzle}
-base=(etcd kube-apiserver nats-server)
+base=(etcd kube-apiserver nats-server keda-crds)
 e2e=(kube-controller-manager kube-scheduler kubectl kwok keda-operator)
 wanted=()
 for arg in "$@"; do
@@ -147,22 +148,37 @@ go_install() {
   echo "$name=$out"
 }
 
+keda_source() {
+  go mod download -json "github.com/kedacore/keda/v2@$KEDA_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'
+}
+
+# KEDA's CRDs, and the source of the nats-jetstream scaler (the trigger
+# metadata keys it reads), from the same module version as the operator.
+keda_crds() {
+  local dir=$cache/keda-$KEDA_VERSION
+  if missing "$dir/crds/.complete"; then
+    local src
+    src=$(keda_source)
+    mkdir -p "$dir/crds"
+    cp "$src"/config/crd/bases/*.yaml "$dir/crds/"
+    cp "$src/pkg/scalers/nats_jetstream_scaler.go" "$dir/"
+    touch "$dir/crds/.complete"
+    chmod +x "$dir/crds/.complete"
+  fi
+  echo "keda-crds=$dir/crds"
+}
+
 # KEDA's go.mod pins k8s.io through replace directives, which go install
 # refuses: build inside a writable copy of the module source instead.
 keda_binary() {
-  local dir=$cache/keda-$KEDA_VERSION out=$cache/keda-$KEDA_VERSION/keda-operator
+  local out=$cache/keda-$KEDA_VERSION/keda-operator
   if missing "$out"; then
-    local src
-    src=$(go mod download -json "github.com/kedacore/keda/v2@$KEDA_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-    cp -r "$src" "$scratch/keda"
+    cp -r "$(keda_source)" "$scratch/keda"
     chmod -R u+w "$scratch/keda"
-    mkdir -p "$dir/crds"
-    cp "$src"/config/crd/bases/*.yaml "$dir/crds/"
     local ldflags="-s -w -X github.com/kedacore/keda/v2/version.Version=$KEDA_VERSION"
     timed "keda-operator $KEDA_VERSION" bash -c "cd '$scratch/keda' && go build -trimpath -ldflags '$ldflags' -o '$out.tmp' ./cmd/operator && mv '$out.tmp' '$out'"
   fi
   echo "keda-operator=$out"
-  echo "keda-crds=$dir/crds"
 }
 
 for name in "${wanted[@]}"; do
@@ -171,7 +187,8 @@ for name in "${wanted[@]}"; do
     kube-apiserver | kube-controller-manager | kube-scheduler | kubectl) kubernetes_binary "$name" ;;
     nats-server) go_install nats-server github.com/nats-io/nats-server/v2 "$NATS_SERVER_VERSION" ;;
     kwok) go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
-    keda-operator | keda-crds) keda_binary ;;
+    keda-operator) keda_binary ;;
+    keda-crds) keda_crds ;;
     *) echo "unknown binary $name" >&2; exit 2 ;;
   esac
 done

@@ -45,7 +45,11 @@ test('a Deployment is created, merge-patched and server-side applied', async (t)
   await kube.apps.createNamespacedDeployment({ namespace, body: deployment });
 
   const patched = await kube.apps.patchNamespacedDeployment(
-    { name: 'web', namespace, body: { spec: { replicas: 0 }, metadata: { annotations: { 'nozzle.io/replicas': '3' } } } },
+    {
+      name: 'web',
+      namespace,
+      body: { spec: { replicas: 0 }, metadata: { annotations: { 'nozzle.io/replicas': '3' } } },
+    },
     mergePatch,
   );
   t.is(patched.spec?.replicas, 0);
@@ -57,19 +61,27 @@ test('a Deployment is created, merge-patched and server-side applied', async (t)
       namespace,
       fieldManager: 'nozzle-smoke',
       force: true,
-      body: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace, labels: { tier: 'smoke' } } },
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace, labels: { tier: 'smoke' } },
+      },
     },
     serverSideApply,
   );
   t.is(applied.metadata?.labels?.tier, 'smoke');
-  t.true(applied.metadata?.managedFields?.some((f) => f.manager === 'nozzle-smoke' && f.operation === 'Apply'));
+  t.true(
+    applied.metadata?.managedFields?.some((f) => f.manager === 'nozzle-smoke' && f.operation === 'Apply'),
+  );
 });
 
 test('a ServiceAccount token from TokenRequest gets what its Role allows and 403 for the rest', async (t) => {
   const namespace = uniqueName('smoke-rbac');
   await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
   await kube.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'reader' } } });
-  const rbac = adminKubeConfig().makeApiClient((await import('@kubernetes/client-node')).RbacAuthorizationV1Api);
+  const rbac = adminKubeConfig().makeApiClient(
+    (await import('@kubernetes/client-node')).RbacAuthorizationV1Api,
+  );
   await rbac.createNamespacedRole({
     namespace,
     body: {

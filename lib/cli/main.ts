@@ -22,9 +22,15 @@ function help(name: string, command: Command): string {
   const aliases = Object.entries(command.aliases ?? {}).map(
     ([alias, [flag, value]]) => `  ${alias}\n      same as ${flag} ${value}`,
   );
-  return [`Usage: nozzle ${name} [flags]`, '', command.summary, '', 'Settings:', ...describe(settings), ...aliases].join(
-    '\n',
-  );
+  return [
+    `Usage: nozzle ${name} [flags]`,
+    '',
+    command.summary,
+    '',
+    'Settings:',
+    ...describe(settings),
+    ...aliases,
+  ].join('\n');
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -61,7 +67,8 @@ async function main(argv: readonly string[]): Promise<number> {
       Object.values({ ...common, ...command.settings }).flatMap((s) => (s.flag ? [s.flag] : [])),
     );
     const unknown = [...flags.keys()].filter((f) => !known.has(f));
-    if (unknown.length > 0) throw new FlagError(`unknown flag ${unknown.join(', ')} (see nozzle ${name} --help)`);
+    if (unknown.length > 0)
+      throw new FlagError(`unknown flag ${unknown.join(', ')} (see nozzle ${name} --help)`);
     base = load(common, { env: process.env, flags });
     config = load(command.settings, { env: process.env, flags });
   } catch (err) {

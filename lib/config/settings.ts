@@ -140,7 +140,9 @@ export function keyValues(
 }
 
 export type Settings = Record<string, Setting<unknown>>;
-export type Values<S extends Settings> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+export type Values<S extends Settings> = {
+  readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never;
+};
 
 /**
  * Reads every setting: the flag wins over the env var, which wins over the
@@ -172,7 +174,10 @@ export function load<S extends Settings>(
   }
   if (problems.length === 1) throw problems[0]!;
   if (problems.length > 1) {
-    throw new ConfigError(problems.map((p) => p.setting).join(', '), problems.map((p) => p.message).join('; '));
+    throw new ConfigError(
+      problems.map((p) => p.setting).join(', '),
+      problems.map((p) => p.message).join('; '),
+    );
   }
   return out as Values<S>;
 }

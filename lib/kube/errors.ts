@@ -31,7 +31,7 @@ export function describeError(err: unknown): string {
         message = body.slice(0, 200);
       }
     } else if (body && typeof body === 'object' && 'message' in body) {
-      message = String((body as { message: unknown }).message);
+      message = String(body.message);
     }
     return `${err.code}: ${message ?? err.message.split('\n')[0]}`;
   }

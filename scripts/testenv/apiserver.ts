@@ -31,7 +31,9 @@ export async function startApiServer(
 
   const adminToken = randomBytes(24).toString('hex');
   const tokens = join(dir, 'tokens.csv');
-  writeFileSync(tokens, `${adminToken},nozzle-test-admin,nozzle-test-admin,"system:masters"\n`, { mode: 0o600 });
+  writeFileSync(tokens, `${adminToken},nozzle-test-admin,nozzle-test-admin,"system:masters"\n`, {
+    mode: 0o600,
+  });
 
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const saPub = join(dir, 'sa.pub');
@@ -82,7 +84,10 @@ export function kubeconfig(server: ApiServer, user: string, token: string): stri
       clusters: [
         {
           name: 'nozzle-test',
-          cluster: { server: server.url, 'certificate-authority-data': Buffer.from(server.ca).toString('base64') },
+          cluster: {
+            server: server.url,
+            'certificate-authority-data': Buffer.from(server.ca).toString('base64'),
+          },
         },
       ],
       users: [{ name: user, user: { token } }],

@@ -7,6 +7,8 @@ export interface Binaries {
   etcd: string;
   kubeApiserver: string;
   natsServer: string;
+  /** Directory of KEDA's CRD manifests (and its nats-jetstream scaler source), at the pinned KEDA version. */
+  kedaCrds: string;
 }
 
 export interface E2eBinaries extends Binaries {
@@ -15,20 +17,22 @@ export interface E2eBinaries extends Binaries {
   kubectl: string;
   kwok: string;
   kedaOperator: string;
-  /** Directory of KEDA's CRD manifests, from the same module version as the operator. */
-  kedaCrds: string;
 }
 
 const script = fileURLToPath(new URL('../../../scripts/build-test-binaries.sh', import.meta.url));
 
-const base = { etcd: 'etcd', kubeApiserver: 'kube-apiserver', natsServer: 'nats-server' } as const;
+const base = {
+  etcd: 'etcd',
+  kubeApiserver: 'kube-apiserver',
+  natsServer: 'nats-server',
+  kedaCrds: 'keda-crds',
+} as const;
 const e2e = {
   kubeControllerManager: 'kube-controller-manager',
   kubeScheduler: 'kube-scheduler',
   kubectl: 'kubectl',
   kwok: 'kwok',
   kedaOperator: 'keda-operator',
-  kedaCrds: 'keda-crds',
 } as const;
 
 /** TEST_ASSET_KUBE_APISERVER for kube-apiserver, as controller-runtime's envtest names them. */
@@ -56,7 +60,10 @@ export async function findBinaries(options: { e2e?: boolean } = {}): Promise<Bin
   const out: Record<string, string> = {};
   for (const [key, binary] of Object.entries(wanted)) {
     const path = found.get(binary);
-    if (!path) throw new Error(`no ${binary}: set ${envName(binary)} or KUBEBUILDER_ASSETS, or let ${script} build it`);
+    if (!path)
+      throw new Error(
+        `no ${binary}: set ${envName(binary)} or KUBEBUILDER_ASSETS, or let ${script} build it`,
+      );
     out[key] = path;
   }
   return out as unknown as Binaries | E2eBinaries;

@@ -1,7 +1,9 @@
 /**
- * npm run testenv -- up          start the environment for a person; Ctrl-C stops it
- * npm run testenv -- run -- CMD  start it, run CMD with its variables, stop it
- * npm run testenv -- binaries    build (once) and print the server binaries
+ * npm run testenv -- up [--e2e]          start the environment for a person; Ctrl-C stops it
+ * npm run testenv -- run [--e2e] -- CMD  start it, run CMD with its variables, stop it
+ * npm run testenv -- binaries [--e2e]    build (once) and print the server binaries
+ *
+ * --e2e adds kube-controller-manager, kube-scheduler, kwok and the KEDA operator.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,8 +12,8 @@ import { findBinaries } from './binaries.js';
 
 const progress = (line: string): void => void process.stderr.write(`[testenv] ${line}\n`);
 
-async function up(): Promise<number> {
-  const env = await TestEnvironment.start({ progress });
+async function up(e2e: boolean): Promise<number> {
+  const env = await TestEnvironment.start({ progress, e2e });
   console.log('# The Nozzle test environment is up. In another shell:');
   for (const [key, value] of Object.entries(env.env)) console.log(`export ${key}=${value}`);
   console.log(`# kube-apiserver ${env.apiserver.url}, logs in ${env.dir}. Ctrl-C stops everything.`);
@@ -24,10 +26,10 @@ async function up(): Promise<number> {
   return 0;
 }
 
-async function run(command: readonly string[]): Promise<number> {
+async function run(command: readonly string[], e2e: boolean): Promise<number> {
   const [bin, ...args] = command;
-  if (!bin) throw new Error('usage: testenv run -- COMMAND [ARGS...]');
-  const env = await TestEnvironment.start({ progress });
+  if (!bin) throw new Error('usage: testenv run [--e2e] -- COMMAND [ARGS...]');
+  const env = await TestEnvironment.start({ progress, e2e });
   const child = spawn(bin, args, { stdio: 'inherit', env: { ...process.env, ...env.env } });
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);
@@ -45,20 +47,24 @@ async function binaries(e2e: boolean): Promise<number> {
   return 0;
 }
 
-const [verb, ...rest] = process.argv.slice(2);
+const [verb, ...args] = process.argv.slice(2);
+const dashes = args.indexOf('--');
+const options = dashes < 0 ? args : args.slice(0, dashes);
+const rest = dashes < 0 ? [] : args.slice(dashes + 1);
+const e2e = options.includes('--e2e');
 try {
   switch (verb) {
     case 'up':
-      process.exitCode = await up();
+      process.exitCode = await up(e2e);
       break;
     case 'run':
-      process.exitCode = await run(rest[0] === '--' ? rest.slice(1) : rest);
+      process.exitCode = await run(rest, e2e);
       break;
     case 'binaries':
-      process.exitCode = await binaries(rest.includes('--e2e'));
+      process.exitCode = await binaries(e2e);
       break;
     default:
-      console.error('usage: testenv up | run -- COMMAND... | binaries [--e2e]');
+      console.error('usage: testenv up [--e2e] | run [--e2e] -- COMMAND... | binaries [--e2e]');
       process.exitCode = 2;
   }
 } catch (err) {

@@ -11,7 +11,9 @@ import { connectKube, type Kube } from '../../lib/kube/client.js';
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) {
-    throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the real apiserver and NATS`);
+    throw new Error(
+      `${name} is not set: run the tests with \`npm test\`, which starts the real apiserver and NATS`,
+    );
   }
   return value;
 }

@@ -1,0 +1,49 @@
+/**
+ * Writes docs/configuration.md from lib/config/nozzle.ts, the one place every
+ * setting is declared: `node dist/scripts/docs/configuration.js > docs/configuration.md`.
+ * test/unit/configuration-doc.test.ts fails when the file is out of date.
+ */
+import { pathToFileURL } from 'node:url';
+import * as groups from '../../lib/config/nozzle.js';
+import type { Setting } from '../../lib/config/settings.js';
+
+const titles: Record<string, string> = {
+  common: 'Every component',
+  nats: 'NATS connection (setup, publish, worker, activator)',
+  stream: 'JetStream stream and consumer (setup, publish)',
+  publisher: 'Publisher (`nozzle publish`)',
+  worker: 'Worker (`nozzle worker`)',
+  activator: 'Activator (`nozzle activator`)',
+};
+
+export function configurationMarkdown(): string {
+  const lines = [
+    '# Configuration',
+    '',
+    'Every setting is an environment variable; some also have a flag (flags win).',
+    'A bad value stops the component at start-up with a message naming the setting.',
+    'Durations are written `250ms`, `30s`, `5m`, `1h30m`. Generated from `lib/config/nozzle.ts`.',
+    '',
+  ];
+  for (const [group, settings] of Object.entries(groups)) {
+    lines.push(
+      `## ${titles[group] ?? group}`,
+      '',
+      '| env | flag | default | what it does |',
+      '|---|---|---|---|',
+    );
+    for (const setting of Object.values(settings as Record<string, Setting<unknown>>)) {
+      const value =
+        setting.default === undefined ? '(required)' : `\`${setting.show(setting.default) || '""'}\``;
+      lines.push(
+        `| \`${setting.env}\` | ${setting.flag ? `\`${setting.flag}\`` : ''} | ${value} | ${setting.doc.replaceAll('|', '\\|')} |`,
+      );
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.stdout.write(configurationMarkdown());
+}
