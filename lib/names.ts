@@ -29,7 +29,13 @@ export const ROUTE_SERVICE = 'nozzle-activator';
 
 export const jetstream = {
   stream: 'NOZZLE',
-  subjects: 'nozzle.>',
+  /**
+   * Not `nozzle.>`: that would also match the dead-letter subjects
+   * `nozzle.dead.>`, and JetStream refuses two streams with overlapping
+   * subjects (NOZZLE_DLQ could not be created; worse, dead letters would land
+   * back in the work queue).
+   */
+  subjects: ['nozzle.sleep.>', 'nozzle.wake.>'],
   sleepSubject: (namespace: string) => `nozzle.sleep.${namespace}`,
   wakeSubject: (namespace: string) => `nozzle.wake.${namespace}`,
   consumer: 'nozzle-worker',

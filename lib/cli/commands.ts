@@ -4,4 +4,9 @@ import type { Command } from './command.js';
  * The subcommands of `nozzle`, loaded on demand so that a worker process
  * never loads the activator's code and the reverse.
  */
-export const commands: Record<string, () => Promise<Command>> = {};
+export const commands: Record<string, () => Promise<Command>> = {
+  activator: async () => (await import('../../activator/command.js')).default,
+  setup: async () => (await import('../jetstream/setup-command.js')).default,
+  publish: async () => (await import('../../publisher/command.js')).default,
+  worker: async () => (await import('../../worker/command.js')).default,
+};

@@ -7,15 +7,20 @@ import { commands } from './commands.js';
 import type { Command } from './command.js';
 import { FlagError, parseFlags } from './flags.js';
 
-const usage = (): string =>
-  [
+async function usage(): Promise<string> {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = await Promise.all(
+    Object.entries(commands).map(async ([name, load]) => `  ${name.padEnd(width)}  ${(await load()).summary}`),
+  );
+  return [
     'Usage: nozzle <command> [flags]',
     '',
     'Commands:',
-    ...Object.keys(commands).map((name) => `  ${name}`),
+    ...lines,
     '',
     'Run `nozzle <command> --help` for its settings. Every flag also has an environment variable.',
   ].join('\n');
+}
 
 function help(name: string, command: Command): string {
   const settings = { ...common, ...command.settings };
@@ -36,7 +41,7 @@ function help(name: string, command: Command): string {
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
+    console.log(await usage());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {
@@ -48,7 +53,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const loadCommand = commands[name];
   if (!loadCommand) {
-    console.error(`nozzle: unknown command "${name}"\n\n${usage()}`);
+    console.error(`nozzle: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
   const command = await loadCommand();

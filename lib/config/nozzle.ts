@@ -55,7 +55,20 @@ export const stream = {
     env: 'NOZZLE_STREAM_MAX_AGE',
     default: 24 * 3_600_000,
     min: 60_000,
-    doc: 'how long messages are kept in NOZZLE and NOZZLE_DLQ',
+    doc: 'how long an unprocessed message is kept in NOZZLE (older ones are discarded: the next publisher round decides again)',
+  }),
+  deadLetterMaxAge: duration({
+    env: 'NOZZLE_DLQ_MAX_AGE',
+    default: 7 * 86_400_000,
+    min: 60_000,
+    doc: 'how long dead letters are kept in NOZZLE_DLQ for a person to inspect',
+  }),
+  replicas: integer({
+    env: 'NOZZLE_STREAM_REPLICAS',
+    default: 1,
+    min: 1,
+    max: 5,
+    doc: 'JetStream replicas of NOZZLE and NOZZLE_DLQ (3 on a clustered NATS)',
   }),
 };
 
@@ -85,6 +98,11 @@ export const publisher = {
     min: 1,
     max: 5000,
     doc: 'objects per page of the cluster-wide list calls',
+  }),
+  systemNamespace: string({
+    env: 'NOZZLE_SYSTEM_NAMESPACE',
+    default: 'nozzle-system',
+    doc: "Nozzle's own namespace: never put to sleep, even when it matches the selector",
   }),
 };
 
@@ -117,6 +135,29 @@ export const worker = {
     min: 100,
     doc: 'first delay before a message that failed transiently is redelivered; doubles per delivery',
   }),
+  retryDelayMax: duration({
+    env: 'NOZZLE_WORKER_RETRY_DELAY_MAX',
+    default: 5 * 60_000,
+    min: 100,
+    doc: 'longest delay before a message that failed transiently is redelivered',
+  }),
+  operationTimeout: duration({
+    env: 'NOZZLE_WORKER_OPERATION_TIMEOUT',
+    default: 120_000,
+    min: 1_000,
+    doc: 'an operation still running after this is given up and retried later (each step is idempotent)',
+  }),
+  activatorService: string({
+    env: 'NOZZLE_ACTIVATOR_SERVICE',
+    default: 'nozzle-activator.nozzle-system.svc.cluster.local',
+    doc: 'in-cluster DNS name of the activator Service (port 80); the nozzle-activator route Service in a sleeping namespace is an ExternalName to it',
+  }),
+  testPause: oneOf({
+    env: 'NOZZLE_WORKER_TEST_PAUSE',
+    default: 'none',
+    values: ['none', 'after-ingress-rewrite'],
+    doc: 'TESTS ONLY: stop a sleep operation at this point (logs "test pause") so a test can kill the process there',
+  }),
 };
 
 export const activator = {
@@ -132,7 +173,7 @@ export const activator = {
     env: 'NOZZLE_READINESS_TIMEOUT',
     default: 120_000,
     min: 1_000,
-    doc: 'how long a held request waits for its backend to become Ready before it gets 504',
+    doc: 'how long a wake may take, from its first request until every backend Service has a ready endpoint; then held requests get 504 saying what was not ready',
   }),
   holdLimit: integer({
     env: 'NOZZLE_HOLD_LIMIT',
@@ -152,6 +193,36 @@ export const activator = {
     default: 30_000,
     min: 1_000,
     doc: 'on SIGTERM, how long held and in-flight requests may take to finish',
+  }),
+  host: string({
+    env: 'NOZZLE_ACTIVATOR_HOST',
+    flag: '--host',
+    default: '0.0.0.0',
+    doc: 'address the activator listens on (0.0.0.0 for all IPv4 interfaces, :: for all interfaces)',
+  }),
+  retryAfter: duration({
+    env: 'NOZZLE_RETRY_AFTER',
+    default: 5_000,
+    min: 1_000,
+    doc: "the Retry-After of the activator's 503 answers to API clients (over the hold limit, shutting down); rounded up to whole seconds. The waiting page sends its own refresh interval",
+  }),
+  clusterDomain: string({
+    env: 'NOZZLE_CLUSTER_DOMAIN',
+    default: 'cluster.local',
+    doc: 'cluster DNS domain of upstream addresses: <service>.<namespace>.svc.<domain>:<port>',
+  }),
+  upstreamConnections: integer({
+    env: 'NOZZLE_UPSTREAM_CONNECTIONS',
+    default: 128,
+    min: 1,
+    max: 10_000,
+    doc: 'most open connections from one activator to one backend (host:port); further requests queue in the pool',
+  }),
+  upstreamTimeout: duration({
+    env: 'NOZZLE_UPSTREAM_TIMEOUT',
+    default: 300_000,
+    min: 1_000,
+    doc: "how long a forwarded request may wait for the backend's response headers, and the longest pause between body chunks, before 504",
   }),
   devUpstreams: keyValues({
     env: 'NOZZLE_DEV_UPSTREAM_OVERRIDES',

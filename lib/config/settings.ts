@@ -16,13 +16,20 @@ export interface Setting<T> {
   show(value: T): string;
 }
 
+/** One or more settings with a bad value; the message names each one and what is wrong with it. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(
-    readonly setting: string,
-    reason: string,
-  ) {
-    super(`invalid configuration: ${setting}: ${reason}`);
+  readonly problems: readonly { setting: string; reason: string }[];
+
+  constructor(problems: readonly { setting: string; reason: string }[]) {
+    const lines = problems.map((p) => `${p.setting}: ${p.reason}`);
+    super(`invalid configuration:${lines.length === 1 ? ` ${lines[0]}` : `\n  ${lines.join('\n  ')}`}`);
+    this.problems = problems;
+  }
+
+  /** The settings at fault, e.g. for tests: `['NATS_URL']`. */
+  get settings(): string[] {
+    return this.problems.map((p) => p.setting);
   }
 }
 
@@ -153,14 +160,14 @@ export function load<S extends Settings>(
   source: { env: NodeJS.ProcessEnv; flags: ReadonlyMap<string, string> },
 ): Values<S> {
   const out: Record<string, unknown> = {};
-  const problems: ConfigError[] = [];
+  const problems: { setting: string; reason: string }[] = [];
   for (const [key, setting] of Object.entries(settings)) {
     const fromFlag = setting.flag === undefined ? undefined : source.flags.get(setting.flag);
     const raw = fromFlag ?? source.env[setting.env];
     const name = fromFlag !== undefined ? `${setting.flag}` : setting.env;
     if (raw === undefined || raw === '') {
       if (setting.default === undefined) {
-        problems.push(new ConfigError(name, `required: ${setting.doc}`));
+        problems.push({ setting: name, reason: `required: ${setting.doc}` });
       } else {
         out[key] = setting.default;
       }
@@ -169,16 +176,10 @@ export function load<S extends Settings>(
     try {
       out[key] = setting.parse(raw);
     } catch (err) {
-      problems.push(new ConfigError(name, (err as Error).message));
+      problems.push({ setting: name, reason: (err as Error).message });
     }
   }
-  if (problems.length === 1) throw problems[0]!;
-  if (problems.length > 1) {
-    throw new ConfigError(
-      problems.map((p) => p.setting).join(', '),
-      problems.map((p) => p.message).join('; '),
-    );
-  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return out as Values<S>;
 }
 

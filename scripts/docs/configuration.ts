@@ -9,7 +9,7 @@ import type { Setting } from '../../lib/config/settings.js';
 
 const titles: Record<string, string> = {
   common: 'Every component',
-  nats: 'NATS connection (setup, publish, worker, activator)',
+  nats: 'NATS connection (setup, publish, worker)',
   stream: 'JetStream stream and consumer (setup, publish)',
   publisher: 'Publisher (`nozzle publish`)',
   worker: 'Worker (`nozzle worker`)',
@@ -25,7 +25,10 @@ export function configurationMarkdown(): string {
     'Durations are written `250ms`, `30s`, `5m`, `1h30m`. Generated from `lib/config/nozzle.ts`.',
     '',
   ];
-  for (const [group, settings] of Object.entries(groups)) {
+  const order = Object.keys(titles);
+  const names = Object.keys(groups).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+  for (const group of names) {
+    const settings = groups[group as keyof typeof groups];
     lines.push(
       `## ${titles[group] ?? group}`,
       '',

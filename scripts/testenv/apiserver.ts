@@ -52,7 +52,8 @@ export async function startApiServer(
       `--secure-port=${port}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
-      '--service-cluster-ip-range=10.0.0.0/24',
+      // Room for the many Services tests create (no controller frees their IPs in the base environment).
+      '--service-cluster-ip-range=10.96.0.0/16',
       '--allow-privileged=true',
       '--authorization-mode=RBAC',
       `--token-auth-file=${tokens}`,

@@ -1,0 +1,157 @@
+/**
+ * Waking a namespace: the inverse of lib/sleep. Shared by the worker's `wake`
+ * operation and the activator. Every function is idempotent: an object that is
+ * already restored is skipped, and two callers racing on the same object are
+ * serialized by the resourceVersion precondition (the loser re-reads and sees
+ * the work done).
+ */
+import type { V1Ingress, V1IngressRule } from '@kubernetes/client-node';
+import type { Kube } from '../kube/client.js';
+import { undefinedIfNotFound } from './not-found.js';
+import { mergePatch } from '../kube/patch.js';
+import { parseBackends, type BackendRecord } from '../backends.js';
+import { FIELD_MANAGER, ROUTE_SERVICE, annotations, labels } from '../names.js';
+import { retryOnConflict } from './conflict.js';
+import { restoreEach } from './restore-error.js';
+import {
+  WORKLOAD_KINDS,
+  describeWorkload,
+  listWorkloads,
+  mergePatchWorkload,
+  parseReplicasAnnotation,
+  readWorkload,
+  type Workload,
+  type WorkloadKind,
+} from './workloads.js';
+
+export interface RestoredWorkload {
+  readonly kind: 'Deployment' | 'StatefulSet';
+  readonly name: string;
+  readonly replicas: number;
+}
+
+/**
+ * Restores every workload in the namespace that has nozzle.io/replicas,
+ * removing the annotation in the same request (precondition on
+ * resourceVersion; 409 -> re-read; already restored -> skipped). Returns what
+ * THIS call restored. Throws RestoreError (with what it did restore) when some
+ * could not be restored.
+ */
+export async function restoreWorkloads(kube: Kube, namespace: string): Promise<RestoredWorkload[]> {
+  const sleeping: { kind: WorkloadKind; workload: Workload }[] = [];
+  for (const kind of WORKLOAD_KINDS) {
+    for (const workload of await listWorkloads(kube, kind, namespace)) {
+      if (workload.metadata?.annotations?.[annotations.replicas] !== undefined)
+        sleeping.push({ kind, workload });
+    }
+  }
+  return restoreEach(
+    namespace,
+    sleeping,
+    ({ kind, workload }) => describeWorkload(kind, namespace, workload.metadata?.name ?? ''),
+    ({ kind, workload }) => restoreWorkload(kube, kind, namespace, workload),
+  );
+}
+
+async function restoreWorkload(
+  kube: Kube,
+  kind: WorkloadKind,
+  namespace: string,
+  listed: Workload,
+): Promise<RestoredWorkload | undefined> {
+  const name = listed.metadata?.name ?? '';
+  let current: Workload | undefined = listed;
+  return retryOnConflict(describeWorkload(kind, namespace, name), async () => {
+    current ??= await readWorkload(kube, kind, namespace, name).catch(undefinedIfNotFound);
+    const workload = current;
+    current = undefined; // a retry reads afresh
+    const backup = workload?.metadata?.annotations?.[annotations.replicas];
+    if (workload === undefined || backup === undefined) return undefined; // gone, or restored by someone else
+    const replicas = parseReplicasAnnotation(backup);
+    await mergePatchWorkload(kube, kind, namespace, name, {
+      metadata: {
+        resourceVersion: workload.metadata?.resourceVersion,
+        annotations: { [annotations.replicas]: null },
+      },
+      spec: { replicas },
+    });
+    return { kind, name, replicas };
+  });
+}
+
+/**
+ * Restores every Ingress in the namespace carrying nozzle.io/backends:
+ * original backends back, annotation AND the nozzle.io/managed label removed,
+ * in one request with a resourceVersion precondition. Returns the names of
+ * Ingresses restored.
+ */
+export async function restoreIngresses(kube: Kube, namespace: string): Promise<string[]> {
+  const list = await kube.networking.listNamespacedIngress({ namespace });
+  const rewritten = list.items.filter((i) => i.metadata?.annotations?.[annotations.backends] !== undefined);
+  return restoreEach(
+    namespace,
+    rewritten,
+    (ingress) => `Ingress ${namespace}/${ingress.metadata?.name ?? ''}`,
+    (ingress) => restoreIngress(kube, namespace, ingress),
+  );
+}
+
+async function restoreIngress(kube: Kube, namespace: string, listed: V1Ingress): Promise<string | undefined> {
+  const name = listed.metadata?.name ?? '';
+  let current: V1Ingress | undefined = listed;
+  return retryOnConflict(`Ingress ${namespace}/${name}`, async () => {
+    current ??= await kube.networking.readNamespacedIngress({ namespace, name }).catch(undefinedIfNotFound);
+    const ingress = current;
+    current = undefined;
+    const text = ingress?.metadata?.annotations?.[annotations.backends];
+    if (ingress === undefined || text === undefined) return undefined;
+    const records = parseBackends(text);
+    await kube.networking.patchNamespacedIngress(
+      {
+        namespace,
+        name,
+        fieldManager: FIELD_MANAGER,
+        body: {
+          metadata: {
+            resourceVersion: ingress.metadata?.resourceVersion,
+            annotations: { [annotations.backends]: null },
+            labels: { [labels.managed]: null },
+          },
+          spec: { rules: withOriginalBackends(ingress.spec?.rules ?? [], records) },
+        },
+      },
+      mergePatch,
+    );
+    return name;
+  });
+}
+
+/**
+ * Puts each recorded backend back on its host + path. A path whose backend is
+ * no longer the route Service was changed by someone since: it is left as is.
+ */
+export function withOriginalBackends(
+  rules: readonly V1IngressRule[],
+  records: readonly BackendRecord[],
+): V1IngressRule[] {
+  const plain = JSON.parse(JSON.stringify(rules)) as V1IngressRule[];
+  for (const rule of plain) {
+    for (const path of rule.http?.paths ?? []) {
+      const record = records.find((r) => r.host === (rule.host ?? '') && r.path === (path.path ?? ''));
+      if (record && path.backend.service?.name === ROUTE_SERVICE) path.backend = record.backend;
+    }
+  }
+  return plain;
+}
+
+/** Stamps nozzle.io/woke-at (RFC 3339) on the Namespace. */
+export async function stampWokeAt(kube: Kube, namespace: string, at: Date = new Date()): Promise<void> {
+  await kube.core.patchNamespace(
+    {
+      name: namespace,
+      fieldManager: FIELD_MANAGER,
+      body: { metadata: { annotations: { [annotations.wokeAt]: at.toISOString() } } },
+    },
+    mergePatch,
+  );
+}

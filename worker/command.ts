@@ -1,0 +1,54 @@
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import { defineCommand } from '../lib/cli/command.js';
+import { nats, worker as workerSettings } from '../lib/config/nozzle.js';
+import { connectNats } from '../lib/jetstream/connect.js';
+import { connectKube } from '../lib/kube/client.js';
+import { startHealthServer } from '../lib/observability/health-server.js';
+import { createRegistry } from '../lib/observability/metrics.js';
+import { workerMetrics } from './metrics.js';
+import { Worker } from './worker.js';
+
+export default defineCommand({
+  summary:
+    'Consume sleep and wake messages from the nozzle-worker consumer and carry them out. Serves /healthz, /readyz and /metrics.',
+  settings: { ...nats, ...workerSettings },
+  async run(config, log, signal) {
+    const kube = connectKube();
+    const nc = await connectNats(config.natsUrl, { name: `nozzle-worker ${hostname()}`, log });
+    const registry = createRegistry('worker');
+    const worker = new Worker(nc, kube, log, workerMetrics(registry), {
+      concurrency: config.concurrency,
+      shutdownTimeout: config.shutdownTimeout,
+      activatorHost: config.activatorService,
+      retryDelay: config.retryDelay,
+      retryDelayMax: config.retryDelayMax,
+      operationTimeout: config.operationTimeout,
+      testPause: config.testPause,
+    });
+    let server: Server | undefined;
+    try {
+      server = await startHealthServer({ port: config.port, readiness: () => worker.readiness(), registry });
+      const address = server.address();
+      log.info(
+        {
+          port: typeof address === 'object' && address ? address.port : config.port,
+          concurrency: config.concurrency,
+        },
+        'worker listening',
+      );
+      const started = worker.start();
+      await new Promise<void>((resolve, reject) => {
+        started.catch(reject);
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await worker.stop();
+      log.info('worker stopped');
+      return 0;
+    } finally {
+      server?.close();
+      if (!nc.isClosed()) await nc.close();
+    }
+  },
+});
