@@ -1,0 +1,68 @@
+/**
+ * The wakes in progress (and lately finished), one per namespace: every
+ * request for a sleeping namespace joins the same Wake. A failed wake is
+ * kept so /_nozzle/status can say what went wrong, until a request tries
+ * again; a finished one is kept for the grace period so requests that still
+ * arrive through a stale ingress configuration are forwarded at once.
+ */
+import type { Logger } from '../lib/log.js';
+import { Wake, type WakeDeps } from './wake.js';
+
+export class WakeCoordinator {
+  private readonly wakes = new Map<string, Wake>();
+  private readonly expiry = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly deps: WakeDeps & { readonly wakeGraceMs: number; readonly log: Logger }) {}
+
+  get(namespace: string): Wake | undefined {
+    return this.wakes.get(namespace);
+  }
+
+  /**
+   * The namespace's wake: the one in progress, or a new one. A failed wake is
+   * started again only when `retryFailed` (a request, not a status poll).
+   */
+  wake(namespace: string, options: { retryFailed: boolean }): Wake {
+    const current = this.wakes.get(namespace);
+    if (current && (current.state !== 'failed' || !options.retryFailed)) return current;
+    if (this.closed) throw new Error('the activator is shutting down');
+    clearTimeout(this.expiry.get(namespace));
+    const wake = new Wake(namespace, this.deps);
+    this.wakes.set(namespace, wake);
+    this.deps.log.info({ namespace }, 'waking');
+    void wake.done.then(() => this.expire(namespace, wake));
+    return wake;
+  }
+
+  /** The namespace went back to sleep: a finished wake says nothing about it any more. */
+  forget(namespace: string): void {
+    const wake = this.wakes.get(namespace);
+    if (wake && wake.state === 'ready') {
+      clearTimeout(this.expiry.get(namespace));
+      this.wakes.delete(namespace);
+    }
+  }
+
+  /** Wakes in progress, for shutdown and tests. */
+  get active(): number {
+    return [...this.wakes.values()].filter((w) => w.state === 'waking').length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.expiry.values()) clearTimeout(timer);
+    await Promise.all([...this.wakes.values()].map((w) => w.close()));
+    this.wakes.clear();
+  }
+
+  private expire(namespace: string, wake: Wake): void {
+    if (wake.state !== 'ready' || this.closed) return; // failed wakes stay until retried
+    const timer = setTimeout(() => {
+      if (this.wakes.get(namespace) === wake) this.wakes.delete(namespace);
+      this.expiry.delete(namespace);
+    }, this.deps.wakeGraceMs);
+    timer.unref();
+    this.expiry.set(namespace, timer);
+  }
+}
