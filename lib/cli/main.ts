@@ -10,7 +10,9 @@ import { FlagError, parseFlags } from './flags.js';
 async function usage(): Promise<string> {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = await Promise.all(
-    Object.entries(commands).map(async ([name, load]) => `  ${name.padEnd(width)}  ${(await load()).summary}`),
+    Object.entries(commands).map(
+      async ([name, load]) => `  ${name.padEnd(width)}  ${(await load()).summary}`,
+    ),
   );
   return [
     'Usage: nozzle <command> [flags]',

@@ -26,7 +26,9 @@ export function configurationMarkdown(): string {
     '',
   ];
   const order = Object.keys(titles);
-  const names = Object.keys(groups).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+  const names = Object.keys(groups).sort(
+    (a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99),
+  );
   for (const group of names) {
     const settings = groups[group as keyof typeof groups];
     lines.push(

@@ -214,7 +214,7 @@ async function createVolumes(config: KubeConfig, dir: string): Promise<void> {
         persistentVolumeReclaimPolicy: 'Delete',
         hostPath: { path: join(dir, `volume-${i}`) },
       },
-    })) as KubernetesObject[],
+    })),
   );
 }
 

@@ -25,15 +25,16 @@ test('the demo namespace sleeps through the queue while KEDA scales the worker 0
   t.timeout(10 * 60_000);
   const timeline = new Timeline(timelineFile, (line) => t.log(line));
   const env = await TestEnvironment.start({ e2e: true, progress: (line) => timeline.log(line) });
-  let scenario: Scenario | undefined;
+  const started: { scenario?: Scenario } = {};
   let failed = true;
   t.teardown(async () => {
-    await scenario?.stop();
+    await started.scenario?.stop();
     await env.stop({ keepLogs: failed });
     if (failed) console.error(`e2e logs kept in ${env.dir}`);
   });
   timeline.mark('start');
-  scenario = await setUp(env, timeline);
+  const scenario = await setUp(env, timeline);
+  started.scenario = scenario;
   const { kube } = scenario;
 
   const worker = await kube.apps.readNamespacedDeployment({
