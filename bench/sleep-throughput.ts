@@ -23,6 +23,7 @@ import { decisionId, encodeMessage, sleepMessage, subjectOf } from '../lib/messa
 import { jetstream as names } from '../lib/names.js';
 import { restoreIngresses, restoreWorkloads } from '../lib/wake/restore.js';
 import { startNats } from '../scripts/testenv/nats.js';
+import { prefixPath } from '../test/support/ingress-path.js';
 import { workerMetrics } from '../worker/metrics.js';
 import { Worker } from '../worker/worker.js';
 
@@ -78,13 +79,7 @@ async function createNamespace(kube: Kube): Promise<string> {
   }
   for (let start = 0; start < workloads; start += perIngress) {
     const paths = [];
-    for (let i = start; i < Math.min(start + perIngress, workloads); i++) {
-      paths.push({
-        path: `/app-${i}`,
-        pathType: 'Prefix',
-        backend: { service: { name: `app-${i}`, port: { number: 80 } } },
-      });
-    }
+    for (let i = start; i < Math.min(start + perIngress, workloads); i++) paths.push(prefixPath(`app-${i}`));
     await kube.networking.createNamespacedIngress({
       namespace,
       body: {

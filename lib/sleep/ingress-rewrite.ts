@@ -5,13 +5,11 @@
  * workloads' sleeps recorded on the same Ingress) and the Ingress is labelled
  * nozzle.io/managed=true, which is what the activator watches.
  */
-import type { V1Ingress, V1IngressBackend, V1IngressRule } from '@kubernetes/client-node';
+import type { V1IngressBackend, V1IngressRule } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
-import { mergePatch } from '../kube/patch.js';
 import { mergeBackends, parseBackends, serializeBackends, type BackendRecord } from '../backends.js';
-import { FIELD_MANAGER, ROUTE_SERVICE, annotations, labels } from '../names.js';
-import { retryOnConflict } from '../wake/conflict.js';
-import { undefinedIfNotFound } from '../wake/not-found.js';
+import { updateIngressRouting } from '../ingress/routing.js';
+import { ROUTE_SERVICE, annotations } from '../names.js';
 import { ROUTE_PORT } from './route-service.js';
 
 export const routeBackend = (): V1IngressBackend => ({
@@ -53,38 +51,16 @@ export async function rewriteIngresses(
   const changed: string[] = [];
   for (const listed of list.items) {
     if (rewriteRules(listed.spec?.rules ?? [], targets).records.length === 0) continue;
-    const name = listed.metadata?.name ?? '';
-    let current: V1Ingress | undefined = listed;
-    const didChange = await retryOnConflict(`Ingress ${namespace}/${name}`, async () => {
-      current ??= await kube.networking.readNamespacedIngress({ namespace, name }).catch(undefinedIfNotFound);
-      const ingress = current;
-      current = undefined;
-      if (ingress === undefined) return false;
+    const didChange = await updateIngressRouting(kube, namespace, listed, (ingress) => {
       const { rules, records } = rewriteRules(ingress.spec?.rules ?? [], targets);
-      if (records.length === 0) return false; // rewritten by an earlier delivery
+      if (records.length === 0) return undefined; // rewritten by an earlier delivery
       const recorded = mergeBackends(
         parseBackends(ingress.metadata?.annotations?.[annotations.backends]),
         records,
       );
-      await kube.networking.patchNamespacedIngress(
-        {
-          namespace,
-          name,
-          fieldManager: FIELD_MANAGER,
-          body: {
-            metadata: {
-              resourceVersion: ingress.metadata?.resourceVersion,
-              annotations: { [annotations.backends]: serializeBackends(recorded) },
-              labels: { [labels.managed]: 'true' },
-            },
-            spec: { rules },
-          },
-        },
-        mergePatch,
-      );
-      return true;
+      return { rules, backends: serializeBackends(recorded), managed: 'true' };
     });
-    if (didChange) changed.push(name);
+    if (didChange) changed.push(listed.metadata?.name ?? '');
   }
   return changed;
 }

@@ -1,4 +1,5 @@
 import { isConflict } from '../kube/errors.js';
+import { undefinedIfNotFound } from './not-found.js';
 
 /** The object kept changing under us: every attempt got 409. Transient; a later delivery may succeed. */
 export class ConflictRetriesExhaustedError extends Error {
@@ -26,4 +27,24 @@ export async function retryOnConflict<T>(what: string, attempt: () => Promise<T>
       if (i >= attempts) throw new ConflictRetriesExhaustedError(what, attempts, { cause: err });
     }
   }
+}
+
+/**
+ * retryOnConflict for an object in hand (from a list): the first attempt
+ * decides on `listed`, every retry on a fresh `read()` (undefined once the
+ * object is gone: 404).
+ */
+export async function retryOnConflictFrom<O, T>(
+  what: string,
+  listed: O,
+  read: () => Promise<O>,
+  attempt: (object: O | undefined) => Promise<T>,
+): Promise<T> {
+  let current: O | undefined = listed;
+  return retryOnConflict(what, async () => {
+    current ??= await read().catch(undefinedIfNotFound);
+    const object = current;
+    current = undefined; // a retry reads afresh
+    return attempt(object);
+  });
 }

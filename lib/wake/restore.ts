@@ -7,11 +7,11 @@
  */
 import type { V1Ingress, V1IngressRule } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
-import { undefinedIfNotFound } from './not-found.js';
 import { mergePatch } from '../kube/patch.js';
 import { parseBackends, type BackendRecord } from '../backends.js';
-import { FIELD_MANAGER, ROUTE_SERVICE, annotations, labels } from '../names.js';
-import { retryOnConflict } from './conflict.js';
+import { updateIngressRouting } from '../ingress/routing.js';
+import { FIELD_MANAGER, ROUTE_SERVICE, annotations } from '../names.js';
+import { retryOnConflictFrom } from './conflict.js';
 import { restoreEach } from './restore-error.js';
 import {
   WORKLOAD_KINDS,
@@ -60,23 +60,24 @@ async function restoreWorkload(
   listed: Workload,
 ): Promise<RestoredWorkload | undefined> {
   const name = listed.metadata?.name ?? '';
-  let current: Workload | undefined = listed;
-  return retryOnConflict(describeWorkload(kind, namespace, name), async () => {
-    current ??= await readWorkload(kube, kind, namespace, name).catch(undefinedIfNotFound);
-    const workload = current;
-    current = undefined; // a retry reads afresh
-    const backup = workload?.metadata?.annotations?.[annotations.replicas];
-    if (workload === undefined || backup === undefined) return undefined; // gone, or restored by someone else
-    const replicas = parseReplicasAnnotation(backup);
-    await mergePatchWorkload(kube, kind, namespace, name, {
-      metadata: {
-        resourceVersion: workload.metadata?.resourceVersion,
-        annotations: { [annotations.replicas]: null },
-      },
-      spec: { replicas },
-    });
-    return { kind, name, replicas };
-  });
+  return retryOnConflictFrom(
+    describeWorkload(kind, namespace, name),
+    listed,
+    () => readWorkload(kube, kind, namespace, name),
+    async (workload) => {
+      const backup = workload?.metadata?.annotations?.[annotations.replicas];
+      if (workload === undefined || backup === undefined) return undefined; // gone, or restored by someone else
+      const replicas = parseReplicasAnnotation(backup);
+      await mergePatchWorkload(kube, kind, namespace, name, {
+        metadata: {
+          resourceVersion: workload.metadata?.resourceVersion,
+          annotations: { [annotations.replicas]: null },
+        },
+        spec: { replicas },
+      });
+      return { kind, name, replicas };
+    },
+  );
 }
 
 /**
@@ -97,33 +98,13 @@ export async function restoreIngresses(kube: Kube, namespace: string): Promise<s
 }
 
 async function restoreIngress(kube: Kube, namespace: string, listed: V1Ingress): Promise<string | undefined> {
-  const name = listed.metadata?.name ?? '';
-  let current: V1Ingress | undefined = listed;
-  return retryOnConflict(`Ingress ${namespace}/${name}`, async () => {
-    current ??= await kube.networking.readNamespacedIngress({ namespace, name }).catch(undefinedIfNotFound);
-    const ingress = current;
-    current = undefined;
-    const text = ingress?.metadata?.annotations?.[annotations.backends];
-    if (ingress === undefined || text === undefined) return undefined;
-    const records = parseBackends(text);
-    await kube.networking.patchNamespacedIngress(
-      {
-        namespace,
-        name,
-        fieldManager: FIELD_MANAGER,
-        body: {
-          metadata: {
-            resourceVersion: ingress.metadata?.resourceVersion,
-            annotations: { [annotations.backends]: null },
-            labels: { [labels.managed]: null },
-          },
-          spec: { rules: withOriginalBackends(ingress.spec?.rules ?? [], records) },
-        },
-      },
-      mergePatch,
-    );
-    return name;
+  const restored = await updateIngressRouting(kube, namespace, listed, (ingress) => {
+    const text = ingress.metadata?.annotations?.[annotations.backends];
+    if (text === undefined) return undefined; // restored by someone else
+    const rules = withOriginalBackends(ingress.spec?.rules ?? [], parseBackends(text));
+    return { rules, backends: null, managed: null };
   });
+  return restored ? (listed.metadata?.name ?? '') : undefined;
 }
 
 /**

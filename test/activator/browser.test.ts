@@ -8,17 +8,8 @@ import test from 'ava';
 import { chromium, type Browser } from 'playwright-core';
 import { mergePatch } from '../../lib/kube/patch.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/browser.js';
-import { adminKube, uniqueName } from '../support/env.js';
-import {
-  createAwakeNamespace,
-  eventually,
-  makeReady,
-  sleepDirectly,
-  startActivator,
-  startTestApp,
-  upstreams,
-  type AppSpec,
-} from '../support/activator.js';
+import { adminKube } from '../support/env.js';
+import { eventually, makeReady, startSleepingStage, type AppSpec } from '../support/activator.js';
 
 const kube = adminKube();
 let launched: Browser | undefined;
@@ -28,21 +19,15 @@ test.after.always(async () => {
 });
 
 test('the page loads from the activator, shows progress, and ends on the app', async (t) => {
-  const namespace = uniqueName('page');
-  const host = `${namespace}.apps.test`;
   const apps: AppSpec[] = [
     { name: 'web', replicas: 2 },
     { name: 'api', replicas: 1 },
   ];
-  await createAwakeNamespace(kube, namespace, host, apps);
-  await sleepDirectly(kube, namespace, apps);
-  const backend = await startTestApp('shop');
-  const activator = await startActivator({ devUpstreams: upstreams(namespace, apps, backend) });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
+  const { namespace, host, backend, activator } = await startSleepingStage(t, kube, {
+    prefix: 'page',
+    apps,
+    app: 'shop',
   });
-  await eventually(() => activator.index.isSleeping(namespace), 'the index');
 
   // The sleeping host resolves to the activator, as DNS would send it to the ingress controller.
   launched = await chromium.launch({

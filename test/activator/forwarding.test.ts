@@ -15,43 +15,22 @@ import { connectKube } from '../../lib/kube/client.js';
 import { pino } from 'pino';
 import { Activator } from '../../activator/activator.js';
 import { UpstreamAddresses } from '../../activator/upstream-address.js';
-import { adminKube, uniqueName } from '../support/env.js';
+import { adminKube } from '../support/env.js';
 import {
   activatorConfig,
-  createAwakeNamespace,
+  createSleepingNamespace,
   eventually,
   makeReady,
-  sleepDirectly,
-  startActivator,
   startApiRecorder,
-  startTestApp,
-  upstreams,
+  startSleepingStage,
   type AppSpec,
 } from '../support/activator.js';
 
 const kube = adminKube();
 const apps: AppSpec[] = [{ name: 'web', replicas: 1 }];
 
-async function sleepingNamespace(
-  prefix: string,
-  specs: readonly AppSpec[] = apps,
-): Promise<{ namespace: string; host: string }> {
-  const namespace = uniqueName(prefix);
-  const host = `${namespace}.apps.test`;
-  await createAwakeNamespace(kube, namespace, host, specs);
-  await sleepDirectly(kube, namespace, specs);
-  return { namespace, host };
-}
-
 test('a 64 MiB POST held across the wake is streamed, not buffered, and arrives intact', async (t) => {
-  const { namespace, host } = await sleepingNamespace('body');
-  const backend = await startTestApp('web');
-  const activator = await startActivator({ devUpstreams: upstreams(namespace, apps, backend) });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
-  });
-  await eventually(() => activator.index.isSleeping(namespace), 'the index');
+  const { namespace, host, activator } = await startSleepingStage(t, kube, { prefix: 'body', apps });
 
   const total = 64 * 1024 * 1024;
   const chunk = 256 * 1024;
@@ -88,12 +67,9 @@ test('a 64 MiB POST held across the wake is streamed, not buffered, and arrives 
 });
 
 test('a client that goes away aborts the forwarded request at the backend', async (t) => {
-  const { namespace, host } = await sleepingNamespace('abort');
-  const backend = await startTestApp('web');
-  const activator = await startActivator({ devUpstreams: upstreams(namespace, apps, backend) });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
+  const { namespace, host, backend, activator } = await startSleepingStage(t, kube, {
+    prefix: 'abort',
+    apps,
   });
   await makeReady(kube, namespace, apps[0]!);
   const quitter = new AbortController();
@@ -112,14 +88,7 @@ test('a client that goes away aborts the forwarded request at the backend', asyn
 });
 
 test('a WebSocket upgrade is held across the wake, then bytes flow both ways', async (t) => {
-  const { namespace, host } = await sleepingNamespace('ws');
-  const backend = await startTestApp('web');
-  const activator = await startActivator({ devUpstreams: upstreams(namespace, apps, backend) });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
-  });
-  await eventually(() => activator.index.isSleeping(namespace), 'the index');
+  const { namespace, host, backend, activator } = await startSleepingStage(t, kube, { prefix: 'ws', apps });
 
   const upgrade = httpRequest({
     host: '127.0.0.1',
@@ -151,7 +120,7 @@ test('a WebSocket upgrade is held across the wake, then bytes flow both ways', a
 
 test('a named Service port is resolved from the Service; without an override the address is cluster DNS', async (t) => {
   const named: AppSpec[] = [{ name: 'web', replicas: 1, servicePort: 8081, portName: 'web-http' }];
-  const { namespace } = await sleepingNamespace('ports', named);
+  const { namespace } = await createSleepingNamespace(kube, 'ports', named);
   const addresses = new UpstreamAddresses({ kube, clusterDomain: 'cluster.local', devUpstreams: new Map() });
   const route = {
     namespace,
@@ -176,17 +145,11 @@ test('a named Service port is resolved from the Service; without an override the
 });
 
 test('after a wake, requests through a stale ingress config are forwarded for the grace period, then 404', async (t) => {
-  const { namespace, host } = await sleepingNamespace('grace');
-  const backend = await startTestApp('web');
-  const activator = await startActivator({
-    wakeGrace: 1_500,
-    devUpstreams: upstreams(namespace, apps, backend),
+  const { namespace, host, backend, activator } = await startSleepingStage(t, kube, {
+    prefix: 'grace',
+    apps,
+    config: { wakeGrace: 1_500 },
   });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
-  });
-  await eventually(() => activator.index.isSleeping(namespace), 'the index');
   await makeReady(kube, namespace, apps[0]!);
   const first = await request(`${activator.url}/one`, { headers: { host } });
   t.is(first.statusCode, 200);
@@ -213,11 +176,8 @@ test('after a wake, requests through a stale ingress config are forwarded for th
 });
 
 test('graceful shutdown: no new connections, held requests still finish within the deadline', async (t) => {
-  const { namespace, host } = await sleepingNamespace('drain');
-  const backend = await startTestApp('web');
-  const activator = await startActivator({ devUpstreams: upstreams(namespace, apps, backend) });
-  t.teardown(() => backend.close());
-  await eventually(() => activator.index.isSleeping(namespace), 'the index');
+  // The stage's own teardown stops the activator too; after the stop below that is a no-op.
+  const { namespace, host, activator } = await startSleepingStage(t, kube, { prefix: 'drain', apps });
 
   const held = request(`${activator.url}/held`, { method: 'POST', body: 'still here', headers: { host } });
   await eventually(() => activator.holds.held(namespace) === 1, 'the request to be held');
@@ -257,7 +217,7 @@ test('the index recovers from a broken watch and apiserver errors by itself; /re
 
   // The watch breaks while a namespace goes to sleep; the activator must learn it once the apiserver is back.
   recorder.interrupt(1_500);
-  const { namespace, host } = await sleepingNamespace('recover');
+  const { namespace, host } = await createSleepingNamespace(kube, 'recover', apps);
   t.is(activator.index.match(host, '/'), undefined);
   await eventually(() => activator.index.isSleeping(namespace), 'the index to recover', 20_000);
   t.true(

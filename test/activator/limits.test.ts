@@ -14,35 +14,20 @@ import {
   metric,
   rawHttp,
   sleepDirectly,
-  startActivator,
+  startSleepingStage,
   startTestApp,
-  upstreams,
   type AppSpec,
 } from '../support/activator.js';
 
 const kube = adminKube();
 const apps: AppSpec[] = [{ name: 'web', replicas: 1 }];
 
-async function sleepingNamespace(prefix: string): Promise<{ namespace: string; host: string }> {
-  const namespace = uniqueName(prefix);
-  const host = `${namespace}.apps.test`;
-  await createAwakeNamespace(kube, namespace, host, apps);
-  await sleepDirectly(kube, namespace, apps);
-  return { namespace, host };
-}
-
 test('past the readiness timeout held requests get 504 with what was not ready', async (t) => {
-  const { namespace, host } = await sleepingNamespace('timeout');
-  const backend = await startTestApp('web');
-  const activator = await startActivator({
-    readinessTimeout: 1_500,
-    devUpstreams: upstreams(namespace, apps, backend),
+  const { namespace, host, backend, activator } = await startSleepingStage(t, kube, {
+    prefix: 'timeout',
+    apps,
+    config: { readinessTimeout: 1_500 },
   });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
-  });
-  await eventually(() => activator.index.isSleeping(namespace), 'the index');
 
   const started = Date.now();
   const res = await request(`${activator.url}/orders`, { method: 'POST', body: 'x', headers: { host } });
@@ -87,20 +72,13 @@ test('past the readiness timeout held requests get 504 with what was not ready',
 });
 
 test('over the hold limit: 503 with Retry-After; a client that gives up frees its slot at once', async (t) => {
-  const { namespace, host } = await sleepingNamespace('holds');
-  const backend = await startTestApp('web');
-  const activator = await startActivator({
-    holdLimit: 3,
-    retryAfter: 7_000,
-    devUpstreams: upstreams(namespace, apps, backend),
+  const { namespace, host, backend, activator } = await startSleepingStage(t, kube, {
+    prefix: 'holds',
+    apps,
+    config: { holdLimit: 3, retryAfter: 7_000 },
   });
   const agent = new Agent({ connections: 16 });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await agent.close();
-    await backend.close();
-  });
-  await eventually(() => activator.index.isSleeping(namespace), 'the index');
+  t.teardown(() => agent.close());
 
   const quitter = new AbortController();
   const abandoned = request(`${activator.url}/a`, {
@@ -141,12 +119,9 @@ test('over the hold limit: 503 with Retry-After; a client that gives up frees it
 });
 
 test('unknown hosts get 404 (a page for browsers), and /_nozzle/ paths are never forwarded', async (t) => {
-  const { namespace, host } = await sleepingNamespace('unknown');
-  const backend = await startTestApp('web');
-  const activator = await startActivator({ devUpstreams: upstreams(namespace, apps, backend) });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
+  const { namespace, host, backend, activator } = await startSleepingStage(t, kube, {
+    prefix: 'unknown',
+    apps,
   });
 
   const json = await request(`${activator.url}/`, { headers: { host: 'nobody.apps.test' } });
@@ -192,15 +167,12 @@ test('unknown hosts get 404 (a page for browsers), and /_nozzle/ paths are never
 });
 
 test('a Host header or absolute-form URL naming another server is never forwarded there', async (t) => {
-  const { namespace, host } = await sleepingNamespace('open-proxy');
-  const backend = await startTestApp('web');
-  const elsewhere = await startTestApp('elsewhere');
-  const activator = await startActivator({ devUpstreams: upstreams(namespace, apps, backend) });
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
-    await elsewhere.close();
+  const { namespace, host, backend, activator } = await startSleepingStage(t, kube, {
+    prefix: 'open-proxy',
+    apps,
   });
+  const elsewhere = await startTestApp('elsewhere');
+  t.teardown(() => elsewhere.close());
   await makeReady(kube, namespace, apps[0]!);
   const port = activator.port;
 

@@ -13,23 +13,8 @@ import { statusOf } from '../../lib/kube/errors.js';
 import { annotations, labels } from '../../lib/names.js';
 import { apply } from '../../scripts/testenv/kube-request.js';
 import { repoRoot } from '../support/manifests.js';
-import {
-  adminKube,
-  adminKubeConfig,
-  kubeWithToken,
-  serviceAccountToken,
-  uniqueName,
-} from '../support/env.js';
-import {
-  createAwakeNamespace,
-  eventually,
-  makeReady,
-  sleepDirectly,
-  startActivator,
-  startTestApp,
-  upstreams,
-  type AppSpec,
-} from '../support/activator.js';
+import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from '../support/env.js';
+import { eventually, makeReady, startSleepingStage, type AppSpec } from '../support/activator.js';
 
 const kube = adminKube();
 
@@ -54,21 +39,14 @@ test('a wake works with the activator ServiceAccount token and the ClusterRole f
   const token = await serviceAccountToken(kube, 'nozzle-system', 'nozzle-activator');
   const asActivator = kubeWithToken(token, 'nozzle-activator');
 
-  const namespace = uniqueName('rbac');
-  const host = `${namespace}.apps.test`;
   const apps: AppSpec[] = [{ name: 'web', replicas: 2, servicePort: 8080, portName: 'http' }];
-  await createAwakeNamespace(kube, namespace, host, apps);
-  await sleepDirectly(kube, namespace, apps);
-  const backend = await startTestApp('rbac');
-  const activator = await startActivator({ devUpstreams: upstreams(namespace, apps, backend) }, asActivator);
-  t.teardown(async () => {
-    await activator.stop(1_000);
-    await backend.close();
+  const { namespace, host, activator } = await startSleepingStage(t, kube, {
+    prefix: 'rbac',
+    apps,
+    app: 'rbac',
+    activatorKube: asActivator,
+    index: 'the index (list/watch Ingresses cluster-wide)',
   });
-  await eventually(
-    () => activator.index.isSleeping(namespace),
-    'the index (list/watch Ingresses cluster-wide)',
-  );
 
   const held = request(`${activator.url}/`, { method: 'POST', body: 'hello', headers: { host } });
   await eventually(async () => {

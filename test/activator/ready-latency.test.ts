@@ -7,12 +7,11 @@
  */
 import test from 'ava';
 import { request } from 'undici';
-import { adminKube, uniqueName } from '../support/env.js';
+import { adminKube } from '../support/env.js';
 import {
-  createAwakeNamespace,
+  createSleepingNamespace,
   eventually,
   makeReady,
-  sleepDirectly,
   startActivator,
   startTestApp,
   type AppSpec,
@@ -24,11 +23,9 @@ const ROUNDS = 10;
 test(`EndpointSlice Ready -> first held request forwarded, over ${ROUNDS} wakes`, async (t) => {
   const backend = await startTestApp('latency');
   const apps: AppSpec[] = [{ name: 'web', replicas: 1 }];
-  const namespaces = Array.from({ length: ROUNDS }, () => uniqueName('latency'));
-  for (const namespace of namespaces) {
-    await createAwakeNamespace(kube, namespace, `${namespace}.apps.test`, apps);
-    await sleepDirectly(kube, namespace, apps);
-  }
+  const namespaces: string[] = [];
+  for (let i = 0; i < ROUNDS; i++)
+    namespaces.push((await createSleepingNamespace(kube, 'latency', apps)).namespace);
   const activator = await startActivator({
     devUpstreams: new Map(namespaces.map((ns) => [`${ns}/web`, backend.address])),
   });

@@ -6,12 +6,11 @@
 import test from 'ava';
 import { Agent, request } from 'undici';
 import { annotations, labels } from '../../lib/names.js';
-import { adminKube, uniqueName } from '../support/env.js';
+import { adminKube } from '../support/env.js';
 import {
-  createAwakeNamespace,
+  createSleepingNamespace,
   eventually,
   makeReady,
-  sleepDirectly,
   startApiRecorder,
   startTestApp,
   type AppSpec,
@@ -24,14 +23,11 @@ const overrides = (namespace: string, apps: readonly AppSpec[], address: string)
   apps.map((a) => `${namespace}/${a.name}=${address}`).join(',');
 
 test('two activator processes on one namespace: one wake, both serve', async (t) => {
-  const namespace = uniqueName('two');
-  const host = `${namespace}.apps.test`;
   const apps: AppSpec[] = [
     { name: 'web', replicas: 2 },
     { name: 'api', replicas: 1 },
   ];
-  await createAwakeNamespace(kube, namespace, host, apps);
-  await sleepDirectly(kube, namespace, apps);
+  const { namespace, host } = await createSleepingNamespace(kube, 'two', apps);
   const generations = await Promise.all(
     apps.map(
       async (a) =>
@@ -122,14 +118,11 @@ test('two activator processes on one namespace: one wake, both serve', async (t)
 });
 
 test('an activator killed mid-wake is replaced by one that finishes the wake from the objects', async (t) => {
-  const namespace = uniqueName('restart');
-  const host = `${namespace}.apps.test`;
   const apps: AppSpec[] = [
     { name: 'web', replicas: 2 },
     { name: 'db', replicas: 1 },
   ];
-  await createAwakeNamespace(kube, namespace, host, apps);
-  await sleepDirectly(kube, namespace, apps);
+  const { namespace, host } = await createSleepingNamespace(kube, 'restart', apps);
   const backend = await startTestApp('restart');
   const env = { NOZZLE_DEV_UPSTREAM_OVERRIDES: overrides(namespace, apps, backend.address) };
   t.teardown(() => backend.close());

@@ -9,6 +9,7 @@ import { parseBackends } from '../../lib/backends.js';
 import { sleepMessage } from '../../lib/messages.js';
 import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
+import { prefixPath } from '../support/ingress-path.js';
 import { NozzleProcess } from '../support/nozzle-process.js';
 import { createNamespace, createShop, deployment, service, snapshot } from './fixtures.js';
 import { privateQueue, publish, sample, startWorker } from './harness.js';
@@ -53,11 +54,7 @@ test('two workers on one stream, every message delivered twice: each workload sl
   for (let i = 0; i < count; i++) {
     await kube.apps.createNamespacedDeployment({ namespace, body: deployment(`app-${i}`, (i % 4) + 1) });
     await kube.core.createNamespacedService({ namespace, body: service(`app-${i}`, { app: `app-${i}` }) });
-    paths.push({
-      path: `/app-${i}`,
-      pathType: 'Prefix',
-      backend: { service: { name: `app-${i}`, port: { number: 80 } } },
-    });
+    paths.push(prefixPath(`app-${i}`));
   }
   // One Ingress shared by all twelve: the backups of concurrent sleeps must all be merged, none clobbered.
   await kube.networking.createNamespacedIngress({

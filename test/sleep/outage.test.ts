@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sleepMessage } from '../../lib/messages.js';
 import { startPrivateApiServer } from '../support/private-apiserver.js';
 import { eventually } from '../support/eventually.js';
+import { prefixPath } from '../support/ingress-path.js';
 import { createNamespace, deployment, service, snapshot } from './fixtures.js';
 import { privateQueue, publish, startWorker } from './harness.js';
 import { deadLetters, queueEmpty, queueState, testTopology } from './stream.js';
@@ -32,11 +33,7 @@ test('an apiserver outage while messages are in flight: all complete after it re
   for (let i = 0; i < count; i++) {
     await kube.apps.createNamespacedDeployment({ namespace, body: deployment(`svc-${i}`, 2) });
     await kube.core.createNamespacedService({ namespace, body: service(`svc-${i}`, { app: `svc-${i}` }) });
-    paths.push({
-      path: `/${i}`,
-      pathType: 'Prefix',
-      backend: { service: { name: `svc-${i}`, port: { number: 80 } } },
-    });
+    paths.push(prefixPath(`svc-${i}`, `/${i}`));
   }
   await kube.networking.createNamespacedIngress({
     namespace,

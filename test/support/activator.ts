@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import type { ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { Activator, type ActivatorConfig } from '../../activator/activator.js';
 import { activator as activatorSettings } from '../../lib/config/nozzle.js';
@@ -19,7 +20,7 @@ import { serializeBackends } from '../../lib/backends.js';
 import { connectKube, type Kube } from '../../lib/kube/client.js';
 import { mergePatch } from '../../lib/kube/patch.js';
 import { ROUTE_SERVICE, annotations, labels } from '../../lib/names.js';
-import { adminKubeConfig } from './env.js';
+import { adminKubeConfig, uniqueName } from './env.js';
 
 // ---------------------------------------------------------------- test app
 
@@ -260,6 +261,19 @@ export async function sleepDirectly(kube: Kube, namespace: string, apps: readonl
   }
 }
 
+/** A namespace named after `prefix` with `apps` behind host `<namespace>.apps.test` (createAwakeNamespace), put to sleep (sleepDirectly). */
+export async function createSleepingNamespace(
+  kube: Kube,
+  prefix: string,
+  apps: readonly AppSpec[],
+): Promise<{ namespace: string; host: string }> {
+  const namespace = uniqueName(prefix);
+  const host = `${namespace}.apps.test`;
+  await createAwakeNamespace(kube, namespace, host, apps);
+  await sleepDirectly(kube, namespace, apps);
+  return { namespace, host };
+}
+
 /**
  * What kubelet and the controllers write once the app runs: the Deployment's
  * ready replicas, and an EndpointSlice of the Service with a ready endpoint
@@ -320,6 +334,49 @@ export async function startActivator(
 /** The dev upstream override map for apps served by `app`. */
 export const upstreams = (namespace: string, apps: readonly AppSpec[], app: TestApp): Map<string, string> =>
   new Map(apps.map((a) => [`${namespace}/${a.name}`, app.address]));
+
+export interface SleepingStage {
+  readonly namespace: string;
+  readonly host: string;
+  /** The test app every workload of the namespace is served by. */
+  readonly backend: TestApp;
+  readonly activator: Activator;
+}
+
+/**
+ * The stage most activator tests start from: a sleeping namespace
+ * (createSleepingNamespace), a test app named `app` serving its workloads, and
+ * an activator routing them to it (with `config` over the defaults, and
+ * `activatorKube` for its Kubernetes access if given); both stopped when `t`
+ * ends. Resolves once the activator's index has the namespace asleep.
+ */
+export async function startSleepingStage(
+  t: ExecutionContext,
+  kube: Kube,
+  options: {
+    readonly prefix: string;
+    readonly apps: readonly AppSpec[];
+    /** The test app's name (what it answers with); `web` unless given. */
+    readonly app?: string;
+    readonly config?: Partial<ActivatorConfig>;
+    readonly activatorKube?: Kube;
+    /** What the wait for the index is called in its timeout message. */
+    readonly index?: string;
+  },
+): Promise<SleepingStage> {
+  const { namespace, host } = await createSleepingNamespace(kube, options.prefix, options.apps);
+  const backend = await startTestApp(options.app ?? 'web');
+  const activator = await startActivator(
+    { ...options.config, devUpstreams: upstreams(namespace, options.apps, backend) },
+    options.activatorKube,
+  );
+  t.teardown(async () => {
+    await activator.stop(1_000);
+    await backend.close();
+  });
+  await eventually(() => activator.index.isSleeping(namespace), options.index ?? 'the index');
+  return { namespace, host, backend, activator };
+}
 
 /** Resolves when `check` is true, re-checked whenever the activator's index changes or `everyMs`. */
 export async function eventually(
