@@ -1,8 +1,12 @@
 /**
  * One wake of one namespace, shared by every request that needs it:
  *
- *   restoreWorkloads -> stampWokeAt -> every recorded backend Service has a
+ *   stampWokeAt -> restoreWorkloads -> every recorded backend Service has a
  *   ready endpoint (EndpointSlice watch) -> restoreIngresses -> Event
+ *
+ * woke-at is stamped first so that a sleep decided before this wake and
+ * still in the queue is seen as stale by the worker, instead of putting a
+ * just-restored workload back to sleep.
  *
  * Each step is idempotent and reads its state from the objects, so several
  * activator replicas can run the same wake (the one that finds the replicas
@@ -166,6 +170,7 @@ export class Wake {
 
   private async run(): Promise<void> {
     try {
+      await this.retrying('stamp woke-at', () => stampWokeAt(this.deps.kube, this.namespace));
       const restored = await this.retrying('restore workloads', async () => {
         try {
           return await restoreWorkloads(this.deps.kube, this.namespace);
@@ -180,7 +185,6 @@ export class Wake {
         { restored: restored.map((w) => `${w.kind}/${w.name}=${w.replicas}`) },
         restored.length > 0 ? 'restored workloads' : 'no workload left to restore; waiting for readiness',
       );
-      await this.retrying('stamp woke-at', () => stampWokeAt(this.deps.kube, this.namespace));
       this.workloadsDone = true;
       await new Promise<void>((resolve) => {
         this.allReady = resolve;
