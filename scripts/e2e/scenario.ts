@@ -237,7 +237,10 @@ function summary(stdout: string): string {
   }
 }
 
-function watchWorkerReplicas(env: TestEnvironment, timeline: Timeline) {
+function watchWorkerReplicas(
+  env: TestEnvironment,
+  timeline: Timeline,
+): { start(): Promise<void>; stop(): Promise<void> } {
   const kube = connectKube(env.kubeConfig());
   const informer = makeInformer<V1Deployment>(
     env.kubeConfig(),
@@ -253,8 +256,17 @@ function watchWorkerReplicas(env: TestEnvironment, timeline: Timeline) {
   };
   informer.on('add', seen);
   informer.on('update', seen);
-  informer.on('error', () => setTimeout(() => void informer.start().catch(() => {}), 1_000));
-  return informer;
+  let stopped = false;
+  informer.on('error', () => {
+    if (!stopped) setTimeout(() => void (stopped || informer.start().catch(() => {})), 1_000).unref();
+  });
+  return {
+    start: () => informer.start(),
+    stop: async () => {
+      stopped = true;
+      await informer.stop();
+    },
+  };
 }
 
 /** num_pending + num_ack_pending of the nozzle-worker consumer, from /jsz as KEDA reads it. */

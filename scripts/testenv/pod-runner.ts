@@ -45,6 +45,7 @@ export class PodRunner {
   readonly #informer;
   readonly #options: PodRunnerOptions;
   #pending = Promise.resolve();
+  #stopped = false;
 
   constructor(options: PodRunnerOptions) {
     this.#options = options;
@@ -64,8 +65,13 @@ export class PodRunner {
     this.#informer.on('delete', (pod) => {
       this.#pending = this.#pending.then(() => this.#stop(pod.metadata?.name ?? '')).catch(() => {});
     });
+    // A watch that fails is restarted, as a kubelet would re-list; never
+    // after stop(), or the retries would keep the process alive for ever.
     this.#informer.on('error', () => {
-      setTimeout(() => void this.#informer.start().catch(() => {}), 1_000);
+      if (this.#stopped) return;
+      setTimeout(() => {
+        if (!this.#stopped) void this.#informer.start().catch(() => {});
+      }, 1_000).unref();
     });
   }
 
@@ -78,6 +84,7 @@ export class PodRunner {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await this.#informer.stop();
     await this.#pending;
     await Promise.all([...this.#running.keys()].map((name) => this.#stop(name)));
