@@ -62,6 +62,12 @@ test('two activator processes on one namespace: one wake, both serve', async (t)
   const viaB = Array.from({ length: 40 }, (_, i) => send(b.url, i));
   await eventually(async () => (await a.metric('nozzle_activator_held_requests')) === 40, 'A to hold 40');
   await eventually(async () => (await b.metric('nozzle_activator_held_requests')) === 40, 'B to hold 40');
+  // Pods cannot turn Ready before their replicas are restored: stand in for
+  // the controllers only once the wake has restored them.
+  await eventually(async () => {
+    const workloads = await kube.apps.listNamespacedDeployment({ namespace });
+    return workloads.items.every((d) => d.metadata?.annotations?.[annotations.replicas] === undefined);
+  }, 'the replicas to be restored');
   for (const app of apps) await makeReady(kube, namespace, app);
 
   for (const r of [...(await Promise.all(viaA)), ...(await Promise.all(viaB))]) {
@@ -135,8 +141,12 @@ test('an activator killed mid-wake is replaced by one that finishes the wake fro
   );
   await eventually(async () => {
     const ns = await kube.core.readNamespace({ name: namespace });
-    return ns.metadata?.annotations?.[annotations.wokeAt] !== undefined;
-  }, 'the first activator to restore replicas and stamp woke-at');
+    const workloads = await kube.apps.listNamespacedDeployment({ namespace });
+    return (
+      ns.metadata?.annotations?.[annotations.wokeAt] !== undefined &&
+      workloads.items.every((d) => d.metadata?.annotations?.[annotations.replicas] === undefined)
+    );
+  }, 'the first activator to stamp woke-at and restore replicas');
   for (const app of apps) {
     const d = await kube.apps.readNamespacedDeployment({ namespace, name: app.name });
     t.is(d.spec?.replicas, app.replicas, `${app.name} restored by the first activator`);
