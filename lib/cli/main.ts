@@ -86,7 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
 
-  const log = createLogger({ name: `nozzle-${name}`, level: base.logLevel, pretty: base.logPretty });
+  const log = createLogger({ name: `nozzle-${name}`, level: base.logLevel, format: base.logFormat });
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stop.signal.aborted) {

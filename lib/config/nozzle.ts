@@ -11,12 +11,13 @@ export const common = {
     flag: '--log-level',
     default: 'info',
     values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-    doc: 'log level; logs are JSON lines (pretty when LOG_PRETTY=true)',
+    doc: 'log level',
   }),
-  logPretty: boolean({
-    env: 'LOG_PRETTY',
-    default: false,
-    doc: 'human-readable logs for a terminal instead of JSON',
+  logFormat: oneOf({
+    env: 'LOG_FORMAT',
+    default: 'auto',
+    values: ['auto', 'json', 'pretty'],
+    doc: 'json: one JSON object per line; pretty: for a person (needs the pino-pretty package, a dev dependency); auto: pretty when stdout is a terminal and pino-pretty is installed, else json',
   }),
 };
 
