@@ -3,7 +3,7 @@
  * default and what it is for. `nozzle <component> --help` prints these and
  * docs/configuration.md is the same table in prose.
  */
-import { boolean, duration, integer, keyValues, oneOf, string, url } from './settings.js';
+import { duration, integer, keyValues, oneOf, string, url } from './settings.js';
 
 export const common = {
   logLevel: oneOf({
@@ -11,7 +11,7 @@ export const common = {
     flag: '--log-level',
     default: 'info',
     values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-    doc: 'log level',
+    doc: 'how much to log: trace, debug, info, warn, error, fatal or silent',
   }),
   logFormat: oneOf({
     env: 'LOG_FORMAT',

@@ -74,19 +74,6 @@ export function duration(spec: Spec<number> & { min?: number }): Setting<number>
   };
 }
 
-export function boolean(spec: Spec<boolean>): Setting<boolean> {
-  return {
-    ...spec,
-    parse: (raw) => {
-      const v = raw.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-      if (['0', 'false', 'no', 'off'].includes(v)) return false;
-      throw new Error(`"${raw}" is not a boolean (true or false)`);
-    },
-    show: String,
-  };
-}
-
 export function oneOf<const V extends string>(spec: Spec<V> & { values: readonly V[] }): Setting<V> {
   return {
     ...spec,
