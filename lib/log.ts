@@ -14,8 +14,7 @@ export function createLogger(options: {
   format: 'auto' | 'json' | 'pretty';
   name: string;
 }): Logger {
-  const pretty =
-    options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
+  const pretty = options.format === 'pretty' || (options.format === 'auto' && process.stdout.isTTY === true);
   if (pretty && installed('pino-pretty')) {
     return pino({
       name: options.name,
