@@ -61,9 +61,11 @@ export class Activator {
       log: log.child({ part: 'index' }),
       wakeGraceMs: config.wakeGrace,
       onNamespaceManaged: (namespace) => wakes.forget(namespace),
-      onChange: (sleeping, grace) => {
-        metrics.routes.set({ state: 'sleeping' }, sleeping);
-        metrics.routes.set({ state: 'grace' }, grace);
+      onChange: (counts) => {
+        metrics.routes.set({ state: 'sleeping' }, counts.sleeping);
+        metrics.routes.set({ state: 'grace' }, counts.grace);
+        metrics.rejectedRoutes.set({ reason: 'unrouted' }, counts.unrouted);
+        metrics.rejectedRoutes.set({ reason: 'conflict' }, counts.conflicting);
       },
     });
     const holds = new HoldSlots(config.holdLimit, metrics.held);

@@ -6,6 +6,11 @@
  * deleted) stay as "grace" routes for `wakeGrace`: requests that still reach
  * the activator through a stale ingress configuration are forwarded to the
  * recorded backend instead of getting 404.
+ *
+ * What the index refuses (docs/activator.md, "Which routes the activator
+ * trusts"): records the Ingress's spec does not route to the route Service
+ * (ingress-routes.ts), and a host + path claimed by several namespaces
+ * (route-table.ts); both are logged and counted.
  */
 import type { KubeConfig, V1Ingress } from '@kubernetes/client-node';
 import type { Kube } from '../lib/kube/client.js';
@@ -13,7 +18,7 @@ import type { Logger } from '../lib/log.js';
 import { labels } from '../lib/names.js';
 import { routesOfIngress } from './ingress-routes.js';
 import { ListWatch } from './list-watch.js';
-import { RouteTable, type Route } from './route-table.js';
+import { RouteTable, type Route, type RouteConflict } from './route-table.js';
 
 export type RouteState = 'sleeping' | 'grace';
 
@@ -31,7 +36,23 @@ export interface IngressIndexOptions {
   /** Called when a namespace gets a managed Ingress it did not have: it went (back) to sleep. */
   readonly onNamespaceManaged?: (namespace: string) => void;
   /** Called after every change with the number of routes (for metrics). */
-  readonly onChange?: (sleeping: number, grace: number) => void;
+  readonly onChange?: (counts: RouteCounts) => void;
+}
+
+export interface RouteCounts {
+  readonly sleeping: number;
+  readonly grace: number;
+  /** Records refused because the Ingress's spec does not route them to the route Service. */
+  readonly unrouted: number;
+  /** Routes refused because another namespace claims the same host + path. */
+  readonly conflicting: number;
+}
+
+interface Indexed {
+  readonly routes: Route[];
+  readonly unrouted: number;
+  /** metadata.generation: it changes with the spec (a restore, a sleep), not with labels or annotations. */
+  readonly generation: number | undefined;
 }
 
 interface GraceRoute {
@@ -42,7 +63,8 @@ interface GraceRoute {
 export const MANAGED_SELECTOR = `${labels.managed}=true`;
 
 export class IngressIndex {
-  private readonly byIngress = new Map<string, Route[]>();
+  private readonly byIngress = new Map<string, Indexed>();
+  private reportedConflicts = new Set<string>();
   private grace: GraceRoute[] = [];
   private table = new RouteTable([]);
   private graceTable = new RouteTable([]);
@@ -130,18 +152,28 @@ export class IngressIndex {
 
   private set(ingress: V1Ingress, rebuild = true): void {
     const key = keyOf(ingress);
-    const { routes, problems } = routesOfIngress(ingress);
-    if (problems.length > 0) {
+    const { routes, problems, unrouted } = routesOfIngress(ingress);
+    const generation = ingress.metadata?.generation;
+    const before = this.byIngress.get(key);
+    if (problems.length > 0 && (before === undefined || before.generation !== generation)) {
       this.options.log.warn({ ingress: key, problems }, 'some nozzle.io/backends records cannot be routed');
     }
-    const before = this.byIngress.get(key);
     const namespace = ingress.metadata?.namespace ?? '';
-    const wasManaged = [...this.byIngress.values()].some((r) => r[0]?.namespace === namespace);
-    this.retire(before, routes);
-    this.byIngress.set(key, routes);
+    const wasManaged = [...this.byIngress.entries()].some(
+      ([k, indexed]) => k !== key && indexed.routes[0]?.namespace === namespace,
+    );
+    this.retire(before?.routes, routes);
+    this.byIngress.set(key, { routes, unrouted, generation });
     if (rebuild) this.rebuild();
-    if (!before && !wasManaged && routes.length > 0) {
-      // The namespace went (back) to sleep: its old grace routes lead to nothing now.
+    if (routes.length === 0) return;
+    // The namespace went (back) to sleep: a new managed Ingress, or (when a
+    // relist merged "restored" and "put back to sleep" into one update) the
+    // spec of a managed one changed. Its old grace routes and a finished wake
+    // lead to nothing now. No spec changes while a wake is in progress.
+    const newlyManaged = !before?.routes.length && !wasManaged;
+    const changed =
+      before !== undefined && (before.generation !== generation || !sameRoutes(before.routes, routes));
+    if (newlyManaged || changed) {
       this.dropGrace(namespace);
       this.options.onNamespaceManaged?.(namespace);
     }
@@ -157,7 +189,7 @@ export class IngressIndex {
     const before = this.byIngress.get(key);
     if (!before) return;
     this.byIngress.delete(key);
-    this.retire(before, []);
+    this.retire(before.routes, []);
     if (rebuild) this.rebuild();
   }
 
@@ -200,16 +232,58 @@ export class IngressIndex {
   }
 
   private rebuild(): void {
-    this.table = new RouteTable([...this.byIngress.values()].flat());
+    this.table = new RouteTable([...this.byIngress.values()].flatMap((i) => i.routes));
+    this.reportConflicts(this.table.conflicts);
     this.notify();
   }
 
+  /** Logs each conflict once, when it appears (and when it is over). */
+  private reportConflicts(conflicts: readonly RouteConflict[]): void {
+    const now = new Map(conflicts.map((c) => [conflictKey(c), c]));
+    for (const [key, c] of now) {
+      if (this.reportedConflicts.has(key)) continue;
+      this.options.log.warn(
+        {
+          host: c.host || '*',
+          pathType: c.pathType,
+          path: c.path,
+          namespaces: c.namespaces,
+          ingresses: c.routes.map((r) => `${r.namespace}/${r.ingress}`),
+        },
+        'several namespaces claim one host + path: the activator refuses it for all of them (404) until only one does',
+      );
+    }
+    for (const key of this.reportedConflicts) {
+      if (!now.has(key)) this.options.log.info({ conflict: key }, 'host + path conflict resolved');
+    }
+    this.reportedConflicts = new Set(now.keys());
+  }
+
   private notify(): void {
-    this.options.onChange?.(this.table.size, this.graceTable.size);
+    let unrouted = 0;
+    for (const indexed of this.byIngress.values()) unrouted += indexed.unrouted;
+    this.options.onChange?.({
+      sleeping: this.table.size,
+      grace: this.graceTable.size,
+      unrouted,
+      conflicting: this.table.conflicts.reduce((n, c) => n + c.routes.length, 0),
+    });
   }
 }
 
 const keyOf = (ingress: V1Ingress): string => `${ingress.metadata?.namespace}/${ingress.metadata?.name}`;
+
+const conflictKey = (c: RouteConflict): string =>
+  `${c.host || '*'} ${c.pathType === 'Exact' ? 'Exact' : 'Prefix'} ${c.path} ${c.namespaces.join(',')}`;
+
+function sameRoutes(a: readonly Route[], b: readonly Route[]): boolean {
+  const text = (routes: readonly Route[]): string =>
+    routes
+      .map((r) => `${routeKey(r)}\u0000${r.service}\u0000${r.port}`)
+      .sort()
+      .join('\n');
+  return text(a) === text(b);
+}
 
 const routeKey = (r: Route): string =>
   `${r.namespace}\u0000${r.ingress}\u0000${r.host}\u0000${r.pathType}\u0000${r.path}`;

@@ -19,6 +19,7 @@ export interface ActivatorMetrics {
   readonly forwarded: Counter<'class' | 'cold_start'>;
   readonly rejected: Counter<'reason'>;
   readonly routes: Gauge<'state'>;
+  readonly rejectedRoutes: Gauge<'reason'>;
   readonly indexSynced: Gauge;
   reject(reason: RejectReason): void;
 }
@@ -66,6 +67,12 @@ export function createActivatorMetrics(registry: Registry): ActivatorMetrics {
       name: 'nozzle_activator_routes',
       help: 'Host + path routes in the index: sleeping, or in their grace period after a wake',
       labelNames: ['state'],
+      registers,
+    }),
+    rejectedRoutes: new Gauge({
+      name: 'nozzle_activator_rejected_routes',
+      help: 'nozzle.io/backends records the index refuses: unrouted (the Ingress spec does not route them to nozzle-activator), conflict (several namespaces claim the host + path)',
+      labelNames: ['reason'],
       registers,
     }),
     indexSynced: new Gauge({

@@ -11,6 +11,12 @@
  *   everything). `ImplementationSpecific` is treated as `Prefix`.
  * - the longest matching path wins; on equal length `Exact` beats `Prefix`.
  *
+ * One host + path claimed by Ingresses of two or more namespaces is refused
+ * for all of them (a request for it gets 404) and reported in `conflicts`:
+ * picking one would let a tenant who can create Ingresses take another
+ * namespace's host while it sleeps. Two Ingresses of ONE namespace claiming
+ * it: the first by name wins.
+ *
  * Pure: no I/O, rebuilt from scratch whenever the index changes.
  */
 
@@ -30,6 +36,17 @@ export interface Route {
   readonly port: number | string;
 }
 
+/** One host + path claimed by several namespaces: refused for all of them. */
+export interface RouteConflict {
+  readonly host: string;
+  readonly pathType: PathType;
+  readonly path: string;
+  /** Sorted. */
+  readonly namespaces: readonly string[];
+  /** The refused routes, one per claiming Ingress path. */
+  readonly routes: readonly Route[];
+}
+
 interface Entry {
   readonly route: Route;
   /** The path compared against the request: the prefix without trailing slashes. */
@@ -42,19 +59,37 @@ export class RouteTable {
   private readonly wildcardHosts = new Map<string, Entry[]>();
   private readonly anyHost: Entry[] = [];
   readonly size: number;
+  readonly conflicts: readonly RouteConflict[];
 
   constructor(routes: Iterable<Route>) {
     let size = 0;
-    const seen = new Set<string>();
-    // Deterministic: when two Ingresses claim the same host + path, the first
-    // by namespace/name wins, whatever order the watch delivered them in.
+    const claims = new Map<string, Route[]>();
+    // Deterministic whatever order the watch delivered the Ingresses in.
     const sorted = [...routes].sort((a, b) =>
       `${a.namespace}/${a.ingress}`.localeCompare(`${b.namespace}/${b.ingress}`),
     );
     for (const route of sorted) {
       const key = `${route.host}\u0000${route.pathType === 'Exact' ? 'E' : 'P'}\u0000${route.path}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const list = claims.get(key);
+      if (list) list.push(route);
+      else claims.set(key, [route]);
+    }
+    const conflicts: RouteConflict[] = [];
+    for (const claimants of claims.values()) {
+      const namespaces = [...new Set(claimants.map((r) => r.namespace))].sort();
+      const first = claimants[0]!;
+      if (namespaces.length > 1) {
+        conflicts.push({
+          host: first.host,
+          pathType: first.pathType,
+          path: first.path,
+          namespaces,
+          routes: claimants,
+        });
+        continue;
+      }
+      // Several Ingresses of one namespace: the first by name wins.
+      const route = first;
       const exact = route.pathType === 'Exact';
       const entry: Entry = { route, exact, match: exact ? route.path : route.path.replace(/\/+$/, '') };
       if (route.host === '') this.anyHost.push(entry);
@@ -62,6 +97,7 @@ export class RouteTable {
       else push(this.exactHosts, route.host, entry);
       size++;
     }
+    this.conflicts = conflicts;
     this.size = size;
     for (const list of [...this.exactHosts.values(), ...this.wildcardHosts.values(), this.anyHost]) {
       list.sort(byPrecedence);

@@ -2,11 +2,16 @@
  * One wake of one namespace, shared by every request that needs it:
  *
  *   stampWokeAt -> restoreWorkloads -> every recorded backend Service has a
- *   ready endpoint (EndpointSlice watch) -> restoreIngresses -> Event
+ *   ready endpoint (EndpointSlice watch) -> restoreWorkloads again (restored
+ *   something? back to waiting for readiness) -> restoreIngresses -> Event
  *
  * woke-at is stamped first so that a sleep decided before this wake and
  * still in the queue is seen as stale by the worker, instead of putting a
- * just-restored workload back to sleep.
+ * just-restored workload back to sleep. It cannot stop a sleep whose worker
+ * read woke-at just before the stamp and scales the workload to 0 after the
+ * first restoreWorkloads listed it: that is what the second restoreWorkloads,
+ * right before the Ingresses point at the workloads again, is for (an
+ * Ingress restored over a workload at 0 would never wake it again).
  *
  * Each step is idempotent and reads its state from the objects, so several
  * activator replicas can run the same wake (the one that finds the replicas
@@ -23,7 +28,12 @@ import { ConflictRetriesExhaustedError } from '../lib/wake/conflict.js';
 import { RestoreError } from '../lib/wake/restore-error.js';
 import { ReplicasAnnotationError } from '../lib/wake/workloads.js';
 import { BackendsAnnotationError } from '../lib/backends.js';
-import { restoreIngresses, restoreWorkloads, stampWokeAt } from '../lib/wake/restore.js';
+import {
+  restoreIngresses,
+  restoreWorkloads,
+  stampWokeAt,
+  type RestoredWorkload,
+} from '../lib/wake/restore.js';
 import type { WorkloadProgress } from '../rescaler-web/status.js';
 import { recordWokeEvent, wokeNote } from './events.js';
 import type { ActivatorMetrics } from './metrics.js';
@@ -61,7 +71,10 @@ export interface WakeDeps {
   readonly log: Logger;
   readonly metrics: ActivatorMetrics;
   readonly readinessTimeoutMs: number;
-  /** The recorded backend Services of the namespace (from the index), read when the wake starts. */
+  /**
+   * The recorded backend Services of the namespace (from the index), read
+   * when the wake starts and again before the Ingresses are restored.
+   */
   readonly servicesOf: (namespace: string) => Set<string>;
 }
 
@@ -90,6 +103,7 @@ export class Wake {
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private workloadsDone = false;
+  /** Resolves the current wait for every backend to be Ready. */
   private allReady: (() => void) | undefined;
   private readonly log: Logger;
   private frozenProgress: WorkloadProgress[] | undefined;
@@ -171,26 +185,37 @@ export class Wake {
   private async run(): Promise<void> {
     try {
       await this.retrying('stamp woke-at', () => stampWokeAt(this.deps.kube, this.namespace));
-      const restored = await this.retrying('restore workloads', async () => {
-        try {
-          return await restoreWorkloads(this.deps.kube, this.namespace);
-        } catch (err) {
-          // Count what this attempt did restore; the retry does the rest.
-          if (err instanceof RestoreError) this.countRestored(err.restored.length);
-          throw err;
-        }
-      });
-      this.countRestored(restored.length);
+      const restored = await this.restoreWorkloadsStep();
       this.log.info(
         { restored: restored.map((w) => `${w.kind}/${w.name}=${w.replicas}`) },
         restored.length > 0 ? 'restored workloads' : 'no workload left to restore; waiting for readiness',
       );
       this.workloadsDone = true;
-      await new Promise<void>((resolve) => {
-        this.allReady = resolve;
-        this.check();
-      });
-      if (this.state !== 'ready') return;
+      for (;;) {
+        await new Promise<void>((resolve) => {
+          if (this.stop.signal.aborted) return resolve();
+          this.allReady = resolve;
+          this.check();
+        });
+        this.allReady = undefined;
+        if (this.state !== 'waking' || this.stop.signal.aborted) return;
+        // Every backend is Ready. Before the Ingresses point at the workloads
+        // again: a sleep that raced this wake (its worker read woke-at before
+        // the stamp, and scaled to 0 after the restore above listed the
+        // workloads) is undone here, and the wait starts over; the readiness
+        // timeout bounds the loop. Services recorded since the start (another
+        // workload's sleep rewrote more paths) are waited for too.
+        for (const service of this.deps.servicesOf(this.namespace)) this.services.add(service);
+        const again = await this.restoreWorkloadsStep();
+        if (again.length === 0 && this.allServicesReady()) break;
+        if (again.length > 0) {
+          this.log.warn(
+            { restored: again.map((w) => `${w.kind}/${w.name}=${w.replicas}`) },
+            'workloads were put back to sleep during the wake; restored them again, waiting for readiness again',
+          );
+        }
+      }
+      if (!this.markReady()) return;
       this.restoredIngresses = await this.retrying('restore ingresses', () =>
         restoreIngresses(this.deps.kube, this.namespace),
       );
@@ -227,6 +252,27 @@ export class Wake {
     }
   }
 
+  /** restoreWorkloads, retried; counts what it restored. */
+  private async restoreWorkloadsStep(): Promise<RestoredWorkload[]> {
+    const restored = await this.retrying('restore workloads', async () => {
+      try {
+        return await restoreWorkloads(this.deps.kube, this.namespace);
+      } catch (err) {
+        // Count what this attempt did restore; the retry does the rest.
+        if (err instanceof RestoreError) this.countRestored(err.restored.length);
+        throw err;
+      }
+    });
+    this.countRestored(restored.length);
+    return restored;
+  }
+
+  private allServicesReady(): boolean {
+    if (!this.readiness.synced) return false;
+    for (const service of this.services) if (!this.readiness.isReady(service)) return false;
+    return true;
+  }
+
   private countRestored(n: number): void {
     this.restored += n;
     this.deps.metrics.restoredWorkloads.inc(n);
@@ -241,8 +287,13 @@ export class Wake {
         waiter.resolve();
       }
     }
-    if (!this.workloadsDone || !this.readiness.synced) return;
-    for (const service of this.services) if (!this.readiness.isReady(service)) return;
+    if (!this.workloadsDone || !this.allServicesReady()) return;
+    this.allReady?.();
+  }
+
+  /** Every backend Ready and confirmed awake: release everyone; the Ingresses are restored next. */
+  private markReady(): boolean {
+    if (this.state !== 'waking') return false;
     this.readyAfterMs = Date.now() - this.startedAt.getTime();
     this.state = 'ready';
     this.frozenProgress = this.readiness.workloads();
@@ -251,7 +302,7 @@ export class Wake {
     this.deps.metrics.wakeDuration.observe(this.readyAfterMs / 1000);
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters.clear();
-    this.allReady?.();
+    return true;
   }
 
   private timeout(): void {

@@ -43,7 +43,7 @@ const perIngress = Number(arg('per-ingress', '10'));
 
 async function createNamespace(kube: Kube): Promise<string> {
   const namespace = `bench-${Date.now().toString(36)}`;
-  await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
+  await kube.core.createNamespace({ body: { metadata: { name: namespace, labels: { nozzle: 'true' } } } });
   const batch = async (from: number, make: (i: number) => Promise<unknown>) => {
     const jobs = [];
     for (let i = from; i < Math.min(from + 20, workloads); i++) jobs.push(make(i));
@@ -121,9 +121,11 @@ async function main(): Promise<void> {
         concurrency,
         shutdownTimeout: 30_000,
         activatorHost: 'nozzle-activator.nozzle-system.svc.cluster.local',
+        namespaceSelector: 'nozzle=true',
+        systemNamespace: 'nozzle-system',
         retryDelay: 200,
         retryDelayMax: 2_000,
-        operationTimeout: 120_000,
+        operationTimeout: 20_000,
         testPause: 'none',
       });
       const at = new Date();

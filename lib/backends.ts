@@ -7,7 +7,9 @@
  *     "backend":{"service":{"name":"web","port":{"number":80}}}}]}
  *
  * `host` is "" for a rule without a host. Several workloads can share one
- * Ingress: records are merged by host + path, never clobbered.
+ * Ingress: records are merged by host + pathType + path, never clobbered (an
+ * `Exact /a` and a `Prefix /a` of one host are two paths, each with its own
+ * backend).
  */
 import type { V1IngressBackend } from '@kubernetes/client-node';
 
@@ -22,7 +24,19 @@ export class BackendsAnnotationError extends Error {
   override readonly name = 'BackendsAnnotationError';
 }
 
-const key = (r: { host: string; path: string }): string => `${r.host}\u0000${r.path}`;
+/** What identifies one Ingress path: host + pathType + path (as the Ingress API and activator/route-table.ts do). */
+export interface PathKey {
+  readonly host: string;
+  readonly path: string;
+  readonly pathType: string;
+}
+
+/** The key records are merged and matched on. */
+export const backendKey = (r: PathKey): string => `${r.host}\u0000${r.path}\u0000${r.pathType}`;
+
+/** Whether `record` is the record of this Ingress path. */
+export const recordsPath = (record: PathKey, path: PathKey): boolean =>
+  backendKey(record) === backendKey(path);
 
 export function parseBackends(text: string | undefined): BackendRecord[] {
   if (text === undefined || text === '') return [];
@@ -61,20 +75,21 @@ export function parseBackends(text: string | undefined): BackendRecord[] {
 }
 
 export function serializeBackends(records: readonly BackendRecord[]): string {
-  const sorted = [...records].sort((a, b) => key(a).localeCompare(key(b)));
+  const sorted = [...records].sort((a, b) => backendKey(a).localeCompare(backendKey(b)));
   return JSON.stringify({ v: 1, paths: sorted });
 }
 
 /**
- * Adds `added` to `existing`. A host + path already recorded keeps its first
- * record: that is the original backend; a later one can only be the activator.
+ * Adds `added` to `existing`. A host + pathType + path already recorded keeps
+ * its first record: that is the original backend; a later one can only be the
+ * activator.
  */
 export function mergeBackends(
   existing: readonly BackendRecord[],
   added: readonly BackendRecord[],
 ): BackendRecord[] {
-  const byKey = new Map(existing.map((r) => [key(r), r]));
-  for (const record of added) if (!byKey.has(key(record))) byKey.set(key(record), record);
+  const byKey = new Map(existing.map((r) => [backendKey(r), r]));
+  for (const record of added) if (!byKey.has(backendKey(record))) byKey.set(backendKey(record), record);
   return [...byKey.values()];
 }
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream } from '@nats-io/jetstream';
 import { defineCommand } from '../lib/cli/command.js';
-import { nats, publisher, stream } from '../lib/config/nozzle.js';
+import { nats, optIn, publisher, stream } from '../lib/config/nozzle.js';
 import { formatDuration } from '../lib/duration.js';
 import { connectNats } from '../lib/jetstream/connect.js';
 import { ensureTopology } from '../lib/jetstream/topology.js';
@@ -12,7 +12,7 @@ import { publishRound } from './round.js';
 export default defineCommand({
   summary:
     'Find the workloads of opted-in namespaces that have been awake longer than their idle-after and queue one sleep message each. Also creates or updates the JetStream stream and consumer.',
-  settings: { ...nats, ...stream, ...publisher },
+  settings: { ...nats, ...stream, ...optIn, ...publisher },
   aliases: { '--once': ['--interval', '0s'] },
   async run(config, log, signal) {
     const kube = connectKube();

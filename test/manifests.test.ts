@@ -38,7 +38,7 @@ test.before(async () => {
 
 for (const dir of ['k8s', 'keda']) {
   test(`${dir}/: every YAML file is in its Kustomization, so -k and -f apply the same objects`, (t) => {
-    t.deepEqual([...kustomization(dir).resources].sort(), yamlFiles(dir));
+    t.deepEqual([...(kustomization(dir).resources ?? [])].sort(), yamlFiles(dir));
   });
 
   test(`${dir}/: every object passes a strict server-side dry-run apply`, async (t) => {
@@ -50,6 +50,20 @@ for (const dir of ['k8s', 'keda']) {
     }
   });
 }
+
+test('the image is set in one place: both kustomizations use the k8s/image component, which names every Nozzle image', (t) => {
+  t.deepEqual(kustomization('k8s').components, ['image']);
+  t.deepEqual(kustomization('keda').components, ['../k8s/image']);
+  const image = kustomization('k8s/image').images?.[0]?.name;
+  t.truthy(image);
+  const nozzleImages = ['k8s', 'keda']
+    .flatMap((dir) => manifestObjects(dir))
+    .flatMap(({ object }) => JSON.stringify(object).match(/"image":"[^"]+"/g) ?? [])
+    .map((m) => m.slice('"image":"'.length, -1).split(':')[0])
+    .filter((name) => name?.includes('nozzle'));
+  t.is(nozzleImages.length, 4, 'worker, activator, setup, publisher');
+  for (const name of nozzleImages) t.is(name, image);
+});
 
 test('a misspelt ScaledObject field is rejected, so the dry run can fail', async (t) => {
   const scaledObject = manifestObjects('keda').find(({ object }) => object.kind === 'ScaledObject')?.object;

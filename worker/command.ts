@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { defineCommand } from '../lib/cli/command.js';
-import { nats, worker as workerSettings } from '../lib/config/nozzle.js';
+import { nats, optIn, worker as workerSettings } from '../lib/config/nozzle.js';
+import { ConfigError } from '../lib/config/settings.js';
+import { formatDuration } from '../lib/duration.js';
 import { connectNats } from '../lib/jetstream/connect.js';
 import { connectKube } from '../lib/kube/client.js';
 import { startHealthServer } from '../lib/observability/health-server.js';
@@ -12,7 +14,19 @@ import { Worker } from './worker.js';
 export default defineCommand({
   summary:
     'Consume sleep and wake messages from the nozzle-worker consumer and carry them out. Serves /healthz, /readyz and /metrics.',
-  settings: { ...nats, ...workerSettings },
+  settings: { ...nats, ...optIn, ...workerSettings },
+  validate(config) {
+    // An operation must finish (or time out) within the shutdown, or SIGTERM cuts it short. A test
+    // pause holds an operation on purpose, to test exactly that cut: then the check is off.
+    if (config.testPause === 'none' && config.operationTimeout >= config.shutdownTimeout) {
+      throw new ConfigError([
+        {
+          setting: workerSettings.operationTimeout.env,
+          reason: `${formatDuration(config.operationTimeout)} must be shorter than ${workerSettings.shutdownTimeout.env} (${formatDuration(config.shutdownTimeout)})`,
+        },
+      ]);
+    }
+  },
   async run(config, log, signal) {
     const kube = connectKube();
     const nc = await connectNats(config.natsUrl, { name: `nozzle-worker ${hostname()}`, log });
@@ -21,6 +35,8 @@ export default defineCommand({
       concurrency: config.concurrency,
       shutdownTimeout: config.shutdownTimeout,
       activatorHost: config.activatorService,
+      namespaceSelector: config.namespaceSelector,
+      systemNamespace: config.systemNamespace,
       retryDelay: config.retryDelay,
       retryDelayMax: config.retryDelayMax,
       operationTimeout: config.operationTimeout,

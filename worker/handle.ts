@@ -8,6 +8,7 @@ import type { Kube } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
 import { checkSubject, MessageError, parseMessage, type NozzleMessage } from '../lib/messages.js';
 import { publishDeadLetter, type DeadLetterKind } from '../lib/jetstream/dead-letter.js';
+import { NamespaceRefusedError, type OptIn } from '../lib/sleep/opt-in.js';
 import type { SleepStep } from '../lib/sleep/sleep.js';
 import { isPermanent, OperationTimeoutError, retryDelay } from './failures.js';
 import { describeFailure } from '../lib/failure.js';
@@ -20,6 +21,7 @@ export interface HandlerContext {
   readonly log: Logger;
   readonly metrics: WorkerMetrics;
   readonly activatorHost: string;
+  readonly optIn: OptIn;
   readonly retryDelay: number;
   readonly retryDelayMax: number;
   readonly operationTimeout: number;
@@ -58,6 +60,7 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
       const result = await withTimeout(
         runOperation(ctx.kube, message, {
           activatorHost: ctx.activatorHost,
+          optIn: ctx.optIn,
           afterStep: (step, detail) => afterStep(msg, ctx, log, step, detail),
           onEventError: (err) =>
             log.warn({ error: describeFailure(err) }, 'slept, but the Event could not be recorded'),
@@ -74,7 +77,19 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
       return outcome;
     } catch (err) {
       const reason = describeFailure(err);
-      if (isPermanent(err)) {
+      if (err instanceof NamespaceRefusedError) {
+        // Forged or ill-targeted: never carried out, and dead-lettered so that a person sees it.
+        const ended = await deadLetter(
+          msg,
+          ctx,
+          log,
+          'invalid',
+          `refused: ${err.message}`,
+          message.namespace,
+        );
+        outcome = ended === 'dead_lettered' ? 'refused' : ended;
+        if (outcome === 'refused') log.warn({ outcome, reason: err.message }, `${op}: refused`);
+      } else if (isPermanent(err)) {
         outcome = await deadLetter(msg, ctx, log, 'failed', reason, message.namespace);
       } else if (deliveries >= ctx.maxDeliver) {
         outcome = await deadLetter(

@@ -1,6 +1,14 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-export type Outcome = 'slept' | 'already_asleep' | 'woke' | 'skipped' | 'retried' | 'dead_lettered';
+export type Outcome =
+  | 'slept'
+  | 'already_asleep'
+  | 'woke'
+  | 'skipped'
+  /** For a namespace that has not opted in, or Nozzle's own: dead-lettered (kind invalid), never carried out. */
+  | 'refused'
+  | 'retried'
+  | 'dead_lettered';
 export type OpLabel = 'sleep' | 'wake' | 'invalid';
 
 export interface WorkerMetrics {

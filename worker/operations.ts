@@ -29,7 +29,7 @@ export async function runOperation(
       break;
     }
     case 'wake': {
-      const result = await wakeNamespace(kube, message.namespace);
+      const result = await wakeNamespace(kube, message.namespace, options.optIn);
       return { outcome: 'woke', detail: { workloads: result.workloads, ingresses: result.ingresses } };
     }
   }

@@ -26,6 +26,7 @@ import type { Kube } from '../lib/kube/client.js';
 import { describeFailure } from '../lib/failure.js';
 import type { Logger } from '../lib/log.js';
 import { jetstream as names } from '../lib/names.js';
+import { optIn, type OptIn } from '../lib/sleep/opt-in.js';
 import { handleMessage, type HandlerContext } from './handle.js';
 import { watchMaxDeliveries } from './max-deliveries.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -34,6 +35,10 @@ export interface WorkerOptions {
   readonly concurrency: number;
   readonly shutdownTimeout: number;
   readonly activatorHost: string;
+  /** NOZZLE_NAMESPACE_SELECTOR: messages for namespaces it does not select are refused. */
+  readonly namespaceSelector: string;
+  /** NOZZLE_SYSTEM_NAMESPACE: always refused. */
+  readonly systemNamespace: string;
   readonly retryDelay: number;
   readonly retryDelayMax: number;
   readonly operationTimeout: number;
@@ -49,6 +54,7 @@ export class Worker {
   readonly #log: Logger;
   readonly #metrics: WorkerMetrics;
   readonly #options: WorkerOptions;
+  readonly #optIn: OptIn;
   readonly #stopping = new AbortController();
   readonly #inFlight = new Map<JsMsg, Promise<unknown>>();
   readonly #pulls = new Set<ConsumerMessages>();
@@ -66,6 +72,8 @@ export class Worker {
     this.#log = log;
     this.#metrics = metrics;
     this.#options = options;
+    // Throws on a bad selector; the CLI has already checked it at start-up (NOZZLE_NAMESPACE_SELECTOR).
+    this.#optIn = optIn(options.namespaceSelector, options.systemNamespace);
     void this.#trackConnection();
   }
 
@@ -130,6 +138,7 @@ export class Worker {
           log: this.#log,
           metrics: this.#metrics,
           activatorHost: this.#options.activatorHost,
+          optIn: this.#optIn,
           retryDelay: this.#options.retryDelay,
           retryDelayMax: this.#options.retryDelayMax,
           operationTimeout: this.#options.operationTimeout,

@@ -7,6 +7,8 @@ export interface Command<S extends Settings = Settings> {
   readonly settings: S;
   /** Flags that are shorthands for settings, e.g. `--once` for `--interval 0`. */
   readonly aliases?: Readonly<Record<string, [flag: string, value: string]>>;
+  /** Checks that span settings (e.g. one timeout shorter than another); throws ConfigError. */
+  validate?(config: Values<S>): void;
   /**
    * Runs until done or until `signal` aborts (SIGTERM/SIGINT), then shuts down
    * gracefully. Resolves to the process exit code.

@@ -78,6 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
       throw new FlagError(`unknown flag ${unknown.join(', ')} (see nozzle ${name} --help)`);
     base = load(common, { env: process.env, flags });
     config = load(command.settings, { env: process.env, flags });
+    command.validate?.(config);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof FlagError) {
       console.error(`nozzle ${name}: ${err.message}`);

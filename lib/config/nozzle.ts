@@ -3,7 +3,7 @@
  * default and what it is for. `nozzle <component> --help` prints these and
  * docs/configuration.md is the same table in prose.
  */
-import { duration, integer, keyValues, oneOf, string, url } from './settings.js';
+import { duration, integer, keyValues, labelSelector, oneOf, string, url } from './settings.js';
 
 export const common = {
   logLevel: oneOf({
@@ -73,13 +73,27 @@ export const stream = {
   }),
 };
 
-export const publisher = {
-  namespaceSelector: string({
+/**
+ * Which namespaces Nozzle may touch: the publisher lists them with these, and
+ * the worker refuses a message for any other namespace (NATS has no
+ * authentication inside the cluster: a forged message must not reach
+ * kube-system).
+ */
+export const optIn = {
+  namespaceSelector: labelSelector({
     env: 'NOZZLE_NAMESPACE_SELECTOR',
     flag: '--selector',
     default: 'nozzle=true',
-    doc: 'label selector of the namespaces Nozzle may put to sleep',
+    doc: 'label selector (=, ==, !=, in, notin, key, !key; comma = and) of the namespaces Nozzle may put to sleep; the worker refuses (dead-letters) messages for any other namespace',
   }),
+  systemNamespace: string({
+    env: 'NOZZLE_SYSTEM_NAMESPACE',
+    default: 'nozzle-system',
+    doc: "Nozzle's own namespace: never put to sleep or woken, even when it matches the selector",
+  }),
+};
+
+export const publisher = {
   idleAfter: duration({
     env: 'NOZZLE_IDLE_AFTER',
     flag: '--idle-after',
@@ -99,11 +113,6 @@ export const publisher = {
     min: 1,
     max: 5000,
     doc: 'objects per page of the cluster-wide list calls',
-  }),
-  systemNamespace: string({
-    env: 'NOZZLE_SYSTEM_NAMESPACE',
-    default: 'nozzle-system',
-    doc: "Nozzle's own namespace: never put to sleep, even when it matches the selector",
   }),
 };
 
@@ -144,9 +153,9 @@ export const worker = {
   }),
   operationTimeout: duration({
     env: 'NOZZLE_WORKER_OPERATION_TIMEOUT',
-    default: 120_000,
+    default: 40_000,
     min: 1_000,
-    doc: 'an operation still running after this is given up and retried later (each step is idempotent)',
+    doc: 'an operation still running after this is given up and retried later (each step is idempotent); must be shorter than NOZZLE_WORKER_SHUTDOWN_TIMEOUT, so that shutdown never cuts one short',
   }),
   activatorService: string({
     env: 'NOZZLE_ACTIVATOR_SERVICE',

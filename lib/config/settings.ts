@@ -1,4 +1,5 @@
 import { parseDuration, formatDuration } from '../duration.js';
+import { parseLabelSelector } from '../kube/label-selector.js';
 
 /**
  * A setting read from the environment (always) and from a command-line flag
@@ -41,6 +42,22 @@ export function string(spec: Spec<string>): Setting<string> {
     parse: (raw) => {
       if (raw.trim() === '') throw new Error('must not be empty');
       return raw.trim();
+    },
+    show: (v) => v,
+  };
+}
+
+/** A Kubernetes label selector (`a=b,c in (d,e),!f`), checked at start-up the way the apiserver parses it. */
+export function labelSelector(spec: Spec<string>): Setting<string> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      if (raw.trim() === '') throw new Error('must not be empty');
+      try {
+        return parseLabelSelector(raw).text;
+      } catch (err) {
+        throw new Error(`"${raw}" is not a label selector: ${(err as Error).message}`, { cause: err });
+      }
     },
     show: (v) => v,
   };

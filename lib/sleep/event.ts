@@ -10,11 +10,40 @@ import type { Workload, WorkloadKind } from '../wake/workloads.js';
  * `kubectl describe` and `kubectl events` show why it went to 0:
  * `Slept: replicas 3 -> 0`.
  */
-export async function recordSleepEvent(
+export function recordSleepEvent(
   kube: Kube,
   kind: WorkloadKind,
   workload: Workload,
   from: number,
+): Promise<void> {
+  return recordWorkloadEvent(kube, kind, workload, {
+    action: 'Sleep',
+    reason: 'Slept',
+    note: `Slept: replicas ${from} -> 0`,
+    type: 'Normal',
+  });
+}
+
+/** An Event saying why Nozzle did not put the workload to sleep (reason NotSleeping, type Warning). */
+export function recordNotSleepingEvent(
+  kube: Kube,
+  kind: WorkloadKind,
+  workload: Workload,
+  note: string,
+): Promise<void> {
+  return recordWorkloadEvent(kube, kind, workload, {
+    action: 'Sleep',
+    reason: 'NotSleeping',
+    note,
+    type: 'Warning',
+  });
+}
+
+async function recordWorkloadEvent(
+  kube: Kube,
+  kind: WorkloadKind,
+  workload: Workload,
+  what: { action: string; reason: string; note: string; type: 'Normal' | 'Warning' },
 ): Promise<void> {
   const namespace = workload.metadata?.namespace ?? '';
   const name = workload.metadata?.name ?? '';
@@ -25,10 +54,11 @@ export async function recordSleepEvent(
     metadata: { name: eventName(name, now), namespace },
     // The apiserver wants a MicroTime (6 fractional digits); the client would send toISOString()'s 3.
     eventTime: microTime(now) as unknown as Date,
-    action: 'Sleep',
-    reason: 'Slept',
-    note: `Slept: replicas ${from} -> 0`,
-    type: 'Normal',
+    action: what.action,
+    reason: what.reason,
+    // The apiserver refuses a note over 1kB.
+    note: what.note.slice(0, 1024),
+    type: what.type,
     reportingController: FIELD_MANAGER,
     reportingInstance: hostname().slice(0, 128),
     regarding: {

@@ -5,7 +5,7 @@
  * workloads' sleeps recorded on the same Ingress) and the Ingress is labelled
  * nozzle.io/managed=true, which is what the activator watches.
  */
-import type { V1IngressBackend, V1IngressRule } from '@kubernetes/client-node';
+import type { V1Ingress, V1IngressBackend, V1IngressRule } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
 import { mergeBackends, parseBackends, serializeBackends, type BackendRecord } from '../backends.js';
 import { updateIngressRouting } from '../ingress/routing.js';
@@ -44,12 +44,14 @@ export async function rewriteIngresses(
   kube: Kube,
   namespace: string,
   services: readonly string[],
+  /** The namespace's Ingresses if just listed (an outdated one costs a 409 and a re-read), else listed here. */
+  listedIngresses?: readonly V1Ingress[],
 ): Promise<string[]> {
   if (services.length === 0) return [];
   const targets = new Set(services);
-  const list = await kube.networking.listNamespacedIngress({ namespace });
+  const items = listedIngresses ?? (await kube.networking.listNamespacedIngress({ namespace })).items;
   const changed: string[] = [];
-  for (const listed of list.items) {
+  for (const listed of items) {
     if (rewriteRules(listed.spec?.rules ?? [], targets).records.length === 0) continue;
     const didChange = await updateIngressRouting(kube, namespace, listed, (ingress) => {
       const { rules, records } = rewriteRules(ingress.spec?.rules ?? [], targets);

@@ -6,6 +6,11 @@
  *   3. scale to 0 and back up the replica count, in one conditional request
  *   (and an Event on the workload)
  *
+ * Before any step: the namespace must have opted in (opt-in.ts; otherwise the
+ * message is refused), and no Ingress path to the workload may carry an
+ * annotation the activator cannot route (ingress-compat.ts; otherwise the
+ * workload stays awake and gets a NotSleeping Event).
+ *
  * Every step is idempotent and the state lives in the objects, so a
  * redelivery after a crash anywhere, or two workers on the same message,
  * converge to the same result. The Ingress goes first: a workload at 0 whose
@@ -17,9 +22,11 @@ import type { Kube } from '../kube/client.js';
 import type { SleepMessage } from '../messages.js';
 import { undefinedIfNotFound } from '../wake/not-found.js';
 import { readWorkload, replicasOf, type Workload } from '../wake/workloads.js';
-import { recordSleepEvent } from './event.js';
+import { recordNotSleepingEvent, recordSleepEvent } from './event.js';
 import { exclusionOf } from './exclusion.js';
+import { incompatibleIngresses } from './ingress-compat.js';
 import { rewriteIngresses } from './ingress-rewrite.js';
+import { checkOptIn, refusalReason, type OptIn } from './opt-in.js';
 import { ensureRouteService } from './route-service.js';
 import { scaleToZero } from './scale.js';
 import { servicesSelecting } from './selectors.js';
@@ -31,6 +38,8 @@ export type SleepStep = 'route-service' | 'ingress-rewrite' | 'scale';
 export interface SleepOptions {
   /** In-cluster DNS name of the activator Service. */
   readonly activatorHost: string;
+  /** The namespaces the worker may act on; any other is refused (NamespaceRefusedError). */
+  readonly optIn: OptIn;
   /** Called after each step: the worker extends the message's ack deadline here. */
   readonly afterStep?: (step: SleepStep, detail: Record<string, unknown>) => Promise<void> | void;
   /** A failed Event does not fail the sleep (the sleep happened); it is reported here. */
@@ -50,13 +59,20 @@ export async function sleepWorkload(
   const { namespace } = message;
   const { kind, name } = message.workload;
 
-  const stale = async (): Promise<string | undefined> => {
-    const ns = await kube.core.readNamespace({ name: namespace }).catch(undefinedIfNotFound);
-    if (ns === undefined) return `namespace ${namespace} not found`;
-    return staleReason(message.at, ns.metadata?.annotations);
-  };
-  const staleNow = await stale();
+  const readNamespace = () => kube.core.readNamespace({ name: namespace }).catch(undefinedIfNotFound);
+  const ns = await readNamespace();
+  if (ns === undefined) return { outcome: 'skipped', reason: `namespace ${namespace} not found` };
+  checkOptIn(options.optIn, ns); // before anything else is read or written
+  const staleNow = staleReason(message.at, ns.metadata?.annotations);
   if (staleNow !== undefined) return { outcome: 'skipped', reason: staleNow };
+  // Checked again just before the scale: the namespace may have woken, or opted out, meanwhile.
+  const stale = async (): Promise<string | undefined> => {
+    const now = await readNamespace();
+    if (now === undefined) return `namespace ${namespace} not found`;
+    const refused = refusalReason(options.optIn, now);
+    if (refused !== undefined) return refused;
+    return staleReason(message.at, now.metadata?.annotations);
+  };
 
   const workload: Workload | undefined = await readWorkload(kube, kind, namespace, name).catch(
     undefinedIfNotFound,
@@ -68,14 +84,27 @@ export async function sleepWorkload(
     return { outcome: 'skipped', reason: 'already at 0 replicas with no backup: not put to sleep by Nozzle' };
   }
 
-  await ensureRouteService(kube, namespace, options.activatorHost);
-  await options.afterStep?.('route-service', {});
-
   const services = servicesSelecting(
     (await kube.core.listNamespacedService({ namespace })).items,
     workload.spec?.template.metadata?.labels ?? {},
   );
-  const ingresses = await rewriteIngresses(kube, namespace, services);
+  const listedIngresses =
+    services.length === 0 ? [] : (await kube.networking.listNamespacedIngress({ namespace })).items;
+  const incompatible = incompatibleIngresses(listedIngresses, new Set(services));
+  if (incompatible.length > 0) {
+    const reason = `not put to sleep: ${incompatible.map((i) => i.reason).join('; ')}`;
+    try {
+      await recordNotSleepingEvent(kube, kind, workload, reason);
+    } catch (err) {
+      options.onEventError?.(err);
+    }
+    return { outcome: 'skipped', reason };
+  }
+
+  await ensureRouteService(kube, namespace, options.activatorHost);
+  await options.afterStep?.('route-service', {});
+
+  const ingresses = await rewriteIngresses(kube, namespace, services, listedIngresses);
   await options.afterStep?.('ingress-rewrite', { services, ingresses });
 
   const scaled = await scaleToZero(kube, kind, namespace, name, stale);

@@ -8,7 +8,7 @@
 import type { V1Ingress, V1IngressRule } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
 import { mergePatch } from '../kube/patch.js';
-import { parseBackends, type BackendRecord } from '../backends.js';
+import { parseBackends, recordsPath, type BackendRecord } from '../backends.js';
 import { updateIngressRouting } from '../ingress/routing.js';
 import { FIELD_MANAGER, ROUTE_SERVICE, annotations } from '../names.js';
 import { retryOnConflictFrom } from './conflict.js';
@@ -108,8 +108,9 @@ async function restoreIngress(kube: Kube, namespace: string, listed: V1Ingress):
 }
 
 /**
- * Puts each recorded backend back on its host + path. A path whose backend is
- * no longer the route Service was changed by someone since: it is left as is.
+ * Puts each recorded backend back on its host + pathType + path. A path whose
+ * backend is no longer the route Service was changed by someone since: it is
+ * left as is.
  */
 export function withOriginalBackends(
   rules: readonly V1IngressRule[],
@@ -118,7 +119,8 @@ export function withOriginalBackends(
   const plain = JSON.parse(JSON.stringify(rules)) as V1IngressRule[];
   for (const rule of plain) {
     for (const path of rule.http?.paths ?? []) {
-      const record = records.find((r) => r.host === (rule.host ?? '') && r.path === (path.path ?? ''));
+      const here = { host: rule.host ?? '', path: path.path ?? '', pathType: path.pathType };
+      const record = records.find((r) => recordsPath(r, here));
       if (record && path.backend.service?.name === ROUTE_SERVICE) path.backend = record.backend;
     }
   }

@@ -11,6 +11,7 @@ const titles: Record<string, string> = {
   common: 'Every component',
   nats: 'NATS connection (setup, publish, worker)',
   stream: 'JetStream stream and consumer (setup, publish)',
+  optIn: 'Opted-in namespaces (publish, worker)',
   publisher: 'Publisher (`nozzle publish`)',
   worker: 'Worker (`nozzle worker`)',
   activator: 'Activator (`nozzle activator`)',

@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { Agent, request } from 'undici';
+import { optIn } from '../../lib/sleep/opt-in.js';
 import { sleepWorkload } from '../../lib/sleep/sleep.js';
 import { connectKube } from '../../lib/kube/client.js';
 import { annotations, labels } from '../../lib/names.js';
@@ -39,7 +40,10 @@ test('200 API requests and a browser share one wake; every request is answered o
     const outcome = await sleepWorkload(
       kube,
       { v: 1, op: 'sleep', namespace, workload: { kind: 'Deployment', name: app.name }, reason: 'test', at },
-      { activatorHost: 'nozzle-activator.nozzle-system.svc.cluster.local' },
+      {
+        activatorHost: 'nozzle-activator.nozzle-system.svc.cluster.local',
+        optIn: optIn('nozzle=true', 'nozzle-system'),
+      },
     );
     t.is(outcome.outcome, 'slept', `${app.name} went to sleep`);
   }

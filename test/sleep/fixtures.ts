@@ -56,7 +56,10 @@ export function service(
   };
 }
 
-/** A namespace labelled with a selector of its own (so concurrent tests' publishers never see each other's). */
+/**
+ * An opted-in namespace (nozzle=true), also labelled with a selector of its own
+ * (so concurrent tests' publishers never see each other's).
+ */
 export async function createNamespace(
   kube: Kube,
   prefix: string,
@@ -66,7 +69,12 @@ export async function createNamespace(
   const key = `nozzle-test-${namespace}`.slice(0, 63);
   await kube.core.createNamespace({
     body: {
-      metadata: { name: namespace, labels: { [key]: 'true' }, ...(annotations ? { annotations } : {}) },
+      metadata: {
+        name: namespace,
+        // nozzle=true: opted in for a worker with the default selector; the key of its own for a publisher.
+        labels: { nozzle: 'true', [key]: 'true' },
+        ...(annotations ? { annotations } : {}),
+      },
     },
   });
   return { namespace, selector: `${key}=true` };

@@ -17,6 +17,9 @@ export const workerDefaults: WorkerOptions = {
   concurrency: 4,
   shutdownTimeout: 10_000,
   activatorHost: 'nozzle-activator.nozzle-system.svc.cluster.local',
+  // What the fixtures' namespaces carry (the shipped default); namespaces without it are refused.
+  namespaceSelector: 'nozzle=true',
+  systemNamespace: 'nozzle-system',
   retryDelay: 200,
   retryDelayMax: 2_000,
   operationTimeout: 60_000,

@@ -138,6 +138,20 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
     ],
     ['worker deletes the Namespace', () => asWorker.core.deleteNamespace({ name: namespace })],
     ['worker lists Pods', () => asWorker.core.listNamespacedPod({ namespace })],
+    // Services: only the route Service nozzle-activator may be read or changed.
+    ['worker reads another Service', () => asWorker.core.readNamespacedService({ namespace, name: 'web' })],
+    [
+      'worker patches another Service',
+      () =>
+        asWorker.core.patchNamespacedService(
+          { namespace, name: 'web', body: { spec: { selector: { app: 'evil' } } } },
+          mergePatch,
+        ),
+    ],
+    [
+      'worker reads a Service in kube-system',
+      () => asWorker.core.readNamespacedService({ namespace: 'kube-system', name: 'kube-dns' }),
+    ],
     [
       'publisher reads a Secret',
       () => asPublisher.core.readNamespacedSecret({ namespace, name: 'db-password' }),
@@ -169,4 +183,25 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
     3,
     'still there, still awake',
   );
+  t.deepEqual(
+    (await kube.core.readNamespacedService({ namespace, name: 'web' })).spec?.selector,
+    { app: 'web' },
+    'the Service is unchanged',
+  );
+  // What the worker does need on Services it still has.
+  t.is(
+    (await asWorker.core.readNamespacedService({ namespace, name: 'nozzle-activator' })).spec?.type,
+    'ExternalName',
+  );
+  t.true((await asWorker.core.listNamespacedService({ namespace })).items.length > 1);
+});
+
+test('the worker ClusterRole limits get and patch of Services to nozzle-activator', (t) => {
+  const services = rulesOf(manifest('rbac-worker.yaml')).filter((r) => r.resources?.includes('services'));
+  for (const rule of services) {
+    if (rule.verbs.some((v) => ['get', 'patch', 'update'].includes(v))) {
+      t.deepEqual(rule.resourceNames, ['nozzle-activator'], rule.verbs.join(','));
+    }
+  }
+  t.deepEqual(services.flatMap((r) => r.verbs).sort(), ['create', 'get', 'list', 'patch']);
 });

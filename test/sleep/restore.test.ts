@@ -7,6 +7,7 @@
 import test from 'ava';
 import { restoreIngresses, restoreWorkloads, stampWokeAt } from '../../lib/wake/restore.js';
 import { RestoreError } from '../../lib/wake/restore-error.js';
+import { optIn } from '../../lib/sleep/opt-in.js';
 import { sleepWorkload } from '../../lib/sleep/sleep.js';
 import { sleepMessage } from '../../lib/messages.js';
 import { adminKube } from '../support/env.js';
@@ -14,6 +15,7 @@ import { createShop, snapshot } from './fixtures.js';
 
 const kube = adminKube();
 const activatorHost = 'nozzle-activator.nozzle-system.svc.cluster.local';
+const optedIn = optIn('nozzle=true', 'nozzle-system');
 
 async function sleepingShop(prefix: string) {
   const shop = await createShop(kube, prefix);
@@ -23,7 +25,10 @@ async function sleepingShop(prefix: string) {
     ['Deployment', 'api'],
     ['StatefulSet', 'db'],
   ] as const) {
-    const result = await sleepWorkload(kube, sleepMessage(shop.namespace, { kind, name }), { activatorHost });
+    const result = await sleepWorkload(kube, sleepMessage(shop.namespace, { kind, name }), {
+      activatorHost,
+      optIn: optedIn,
+    });
     if (result.outcome !== 'slept') throw new Error(`${name} did not sleep: ${JSON.stringify(result)}`);
   }
   return { ...shop, before };

@@ -91,36 +91,37 @@ test('publish and work put a namespace to sleep; a wake restores it byte for byt
     { host: '', path: '/healthz', backend: activatorBackend },
   ]);
   const recorded = parseBackends(shared?.metadata?.annotations?.['nozzle.io/backends']);
+  // Compared as sorted lists: the annotation's order is serializeBackends' business, not this test's.
   t.deepEqual(
-    new Set(recorded.map((r) => JSON.stringify(r))),
-    new Set(
-      [
-        {
-          host: '',
-          path: '/healthz',
-          pathType: 'ImplementationSpecific',
-          backend: { service: { name: 'api', port: { number: 80 } } },
-        },
-        {
-          host: 'shop.example.com',
-          path: '/',
-          pathType: 'Prefix',
-          backend: { service: { name: 'web', port: { number: 80 } } },
-        },
-        {
-          host: 'shop.example.com',
-          path: '/api',
-          pathType: 'Prefix',
-          backend: { service: { name: 'api', port: { name: 'api-http' } } },
-        },
-        {
-          host: 'www.shop.example.com',
-          path: '/',
-          pathType: 'Exact',
-          backend: { service: { name: 'web-alias', port: { number: 80 } } },
-        },
-      ].map((r) => JSON.stringify(r)),
-    ),
+    recorded.map((r) => JSON.stringify(r)).sort(),
+    [
+      {
+        host: '',
+        path: '/healthz',
+        pathType: 'ImplementationSpecific',
+        backend: { service: { name: 'api', port: { number: 80 } } },
+      },
+      {
+        host: 'shop.example.com',
+        path: '/',
+        pathType: 'Prefix',
+        backend: { service: { name: 'web', port: { number: 80 } } },
+      },
+      {
+        host: 'shop.example.com',
+        path: '/api',
+        pathType: 'Prefix',
+        backend: { service: { name: 'api', port: { name: 'api-http' } } },
+      },
+      {
+        host: 'www.shop.example.com',
+        path: '/',
+        pathType: 'Exact',
+        backend: { service: { name: 'web-alias', port: { number: 80 } } },
+      },
+    ]
+      .map((r) => JSON.stringify(r))
+      .sort(),
     'every original backend of the shared Ingress, merged from two workloads',
   );
   t.is(shared?.metadata?.annotations?.['example.com/owner'], 'team-shop', 'other annotations untouched');

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { V1Ingress } from '@kubernetes/client-node';
+import type { V1HTTPIngressPath, V1Ingress } from '@kubernetes/client-node';
 import { Registry, Gauge } from 'prom-client';
 import { serializeBackends } from '../../lib/backends.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from '../../activator/headers.js';
@@ -129,6 +129,12 @@ test('a browser is a GET that accepts text/html', (t) => {
   t.false(isBrowserRequest({ method: 'GET', headers: { accept: html, upgrade: 'websocket' } }));
 });
 
+const toActivator = (path: string, pathType: string): V1HTTPIngressPath => ({
+  path,
+  pathType,
+  backend: { service: { name: 'nozzle-activator', port: { number: 80 } } },
+});
+
 test('routes of an Ingress come from nozzle.io/backends only; unusable records are reported', (t) => {
   const ingress: V1Ingress = {
     metadata: {
@@ -156,6 +162,13 @@ test('routes of an Ingress come from nozzle.io/backends only; unusable records a
           },
         ]),
       },
+    },
+    spec: {
+      rules: [
+        { host: 'Shop.Example', http: { paths: [toActivator('/', 'Prefix')] } },
+        { http: { paths: [toActivator('/api', 'Exact')] } },
+        { host: 'x', http: { paths: [toActivator('/r', 'Prefix')] } },
+      ],
     },
   };
   const { routes, problems } = routesOfIngress(ingress);

@@ -97,11 +97,12 @@ test('unknown hosts match nothing when there is no any-host rule', (t) => {
   t.is(table.size, 1);
 });
 
-test('two Ingresses claiming one host + path: the first by namespace/name wins, whatever the order', (t) => {
+test('two namespaces claiming one host + path: refused for both, whatever the order', (t) => {
   const a = route('h', '/', 'Prefix', 'from-a', 'aaa');
   const b = route('h', '/', 'Prefix', 'from-b', 'bbb');
-  t.is(svc(new RouteTable([a, b]), 'h', '/'), 'from-a');
-  t.is(svc(new RouteTable([b, a]), 'h', '/'), 'from-a');
+  t.is(svc(new RouteTable([a, b]), 'h', '/'), undefined);
+  t.is(svc(new RouteTable([b, a]), 'h', '/'), undefined);
+  t.deepEqual(new RouteTable([b, a]).conflicts[0]?.namespaces, ['aaa', 'bbb']);
 });
 
 test('routesForHost lists the rules naming a host, exact before wildcard, never host-less ones', (t) => {
