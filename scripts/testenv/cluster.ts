@@ -58,50 +58,37 @@ export async function startCluster(
     progress('installing the KEDA CRDs');
     await applyDirectory(config, binaries.kedaCrds);
 
-    progress('starting kube-controller-manager');
-    const kcmPort = await freePort();
-    const kcm = ManagedProcess.start(
-      'kube-controller-manager',
-      binaries.kubeControllerManager,
-      [
-        `--kubeconfig=${kubeconfig}`,
-        `--authentication-kubeconfig=${kubeconfig}`,
-        `--authorization-kubeconfig=${kubeconfig}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${kcmPort}`,
-        '--leader-elect=false',
-        `--controllers=${CONTROLLERS.join(',')}`,
-        `--service-account-private-key-file=${join(env.dir, 'sa.key')}`,
-        '--use-service-account-credentials=false',
-      ],
-      { logFile: log('kube-controller-manager') },
-    );
-    processes.push(kcm);
-    await kcm.waitUntil(
-      'healthy',
-      async () => (await probe(`https://127.0.0.1:${kcmPort}/healthz`, insecure)) === 200,
-    );
-
-    progress('starting kube-scheduler');
-    const schedulerPort = await freePort();
-    const scheduler = ManagedProcess.start(
-      'kube-scheduler',
-      binaries.kubeScheduler,
-      [
-        `--kubeconfig=${kubeconfig}`,
-        `--authentication-kubeconfig=${kubeconfig}`,
-        `--authorization-kubeconfig=${kubeconfig}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${schedulerPort}`,
-        '--leader-elect=false',
-      ],
-      { logFile: log('kube-scheduler') },
-    );
-    processes.push(scheduler);
-    await scheduler.waitUntil(
-      'healthy',
-      async () => (await probe(`https://127.0.0.1:${schedulerPort}/healthz`, insecure)) === 200,
-    );
+    // kube-controller-manager and kube-scheduler take the same serving and
+    // client flags; each adds its own.
+    const startControlPlane = async (name: string, binary: string, extra: readonly string[]) => {
+      progress(`starting ${name}`);
+      const port = await freePort();
+      const child = ManagedProcess.start(
+        name,
+        binary,
+        [
+          `--kubeconfig=${kubeconfig}`,
+          `--authentication-kubeconfig=${kubeconfig}`,
+          `--authorization-kubeconfig=${kubeconfig}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${port}`,
+          '--leader-elect=false',
+          ...extra,
+        ],
+        { logFile: log(name) },
+      );
+      processes.push(child);
+      await child.waitUntil(
+        'healthy',
+        async () => (await probe(`https://127.0.0.1:${port}/healthz`, insecure)) === 200,
+      );
+    };
+    await startControlPlane('kube-controller-manager', binaries.kubeControllerManager, [
+      `--controllers=${CONTROLLERS.join(',')}`,
+      `--service-account-private-key-file=${join(env.dir, 'sa.key')}`,
+      '--use-service-account-credentials=false',
+    ]);
+    await startControlPlane('kube-scheduler', binaries.kubeScheduler, []);
 
     progress('starting kwok with one fake node');
     const kwokPort = await freePort();
