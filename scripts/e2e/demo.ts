@@ -1,91 +1,74 @@
 /**
- * `npm run demo`: Nozzle's story on a throwaway cluster made of real
- * components on this machine, for a newcomer with no cluster. It runs the
- * same scenario as the end-to-end test with a live timeline, then leaves
- * everything up: the publisher keeps running every 30 s (the CronJob's
- * stand-in) and the demo namespace sleeps again one minute after each wake,
- * so you can watch the cycle, until Ctrl-C.
+ * `npm run demo`: Nozzle's story on the sandbox cluster, narrated, for a
+ * newcomer with no cluster: the same scenario as the end-to-end test with a
+ * live timeline, then everything stays up, with the gateway's URL and the
+ * exact commands to put the app to sleep again and watch a wake, until
+ * Ctrl-C.
  */
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { TestEnvironment } from '../testenv/environment.js';
-import { findBinaries } from '../testenv/binaries.js';
-import { kubeconfig } from '../testenv/apiserver.js';
+import { Sandbox } from '../testenv/sandbox/sandbox.js';
 import { Timeline } from './timeline.js';
-import { DEMO_HOST, DEMO_NAMESPACE, setUp, sleepThroughTheQueue, wakeOnFirstRequest } from './scenario.js';
-import { annotations } from '../../lib/names.js';
-import { mergePatch } from '../../lib/kube/patch.js';
+import {
+  APP_NAMESPACE,
+  INGRESS_HOST,
+  ROUTE_HOST,
+  podOf,
+  setUp,
+  sleepThroughTheQueue,
+  wakeThroughTheGateway,
+  type Scenario,
+} from './scenario.js';
 
-const cli = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
-const run = promisify(execFile);
 const say = (text: string): void => console.log(`\n\u001b[1m${text}\u001b[0m`);
 
-say(
-  'Nozzle demo: starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, KEDA and NATS',
-);
-console.log('(the first run on a machine builds them from Go modules: minutes, with progress below)');
-const binaries = await findBinaries({ e2e: true });
+say('Nozzle demo: a sandbox cluster of real components in a network namespace of its own');
+console.log('(the first run on a machine builds them from Go modules: many minutes, with progress below)');
 const timeline = new Timeline(join(process.cwd(), 'test-results', 'demo-timeline.txt'));
-const env = await TestEnvironment.start({ e2e: true, progress: (line) => timeline.log(line) });
+const sandbox = await Sandbox.start({ progress: (line) => timeline.log(line) });
+let scenario: Scenario | undefined;
+let stopping = false;
 const stopAll = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
   say('stopping everything');
-  await scenario.stop();
-  await env.stop({ keepLogs: false });
+  await scenario?.stop();
+  await sandbox.stop({ keepLogs: false });
   process.exit(0);
 };
 process.once('SIGINT', () => void stopAll());
 process.once('SIGTERM', () => void stopAll());
 
-say('1. kubectl apply -k k8s/ && kubectl apply -k keda/ (the demo namespace is labelled nozzle=true)');
-const scenario = await setUp(env, timeline);
+say(`1. kubectl apply -k k8s/ && kubectl apply -k keda/, then the app namespace ${APP_NAMESPACE} (labelled nozzle=true)`);
+scenario = await setUp(sandbox, timeline);
 
-say('2. the publisher queues one sleep message per workload; watch KEDA scale the worker from zero');
-await sleepThroughTheQueue(env, scenario, timeline);
+say('2. the publisher queues one sleep message per workload; watch KEDA scale the worker 0 -> 1 -> N -> 0');
+await sleepThroughTheQueue(scenario, timeline);
 
-say('3. the first request wakes the namespace');
-const woke = await wakeOnFirstRequest(scenario, timeline);
-console.log(`   the app answered ${woke.response.status}: ${woke.response.body.trim()}`);
-console.log(
-  `   figures: worker from zero in ${timeline.between('published', 'worker-scaled-up').toFixed(1)}s, ` +
-    `request -> 200 in ${timeline.between('request', 'answered').toFixed(1)}s`,
-);
+say('3. the first request through the gateway wakes the namespace');
+const { api } = await wakeThroughTheGateway(scenario, timeline);
+console.log(`   the app's pod ${podOf(api)} answered ${api.status} after ${api.seconds.toFixed(1)}s`);
+console.log(`   worker replicas: ${scenario.workerReplicas.join(' -> ')}`);
 
-// Keep the cycle going for exploration: sleep one minute after each wake.
-await scenario.kube.core.patchNamespace(
-  { name: DEMO_NAMESPACE, body: { metadata: { annotations: { [annotations.idleAfter]: '1m' } } } },
-  mergePatch,
-);
-const token = await scenario.kube.core.createNamespacedServiceAccountToken({
-  name: 'nozzle-publisher',
-  namespace: 'nozzle-system',
-  body: { spec: { audiences: [], expirationSeconds: 86_400 } },
-});
-const publisherConfig = join(env.dir, 'kubeconfig-publisher');
-writeFileSync(publisherConfig, kubeconfig(env.apiserver, 'nozzle-publisher', token.status?.token ?? ''));
-setInterval(() => {
-  run(process.execPath, [cli, 'publish', '--once'], {
-    env: { ...process.env, NATS_URL: env.nats.url, KUBECONFIG: publisherConfig, LOG_LEVEL: 'warn' },
-  }).catch((err: unknown) => timeline.log(`publisher failed: ${String(err)}`));
-}, 30_000);
-
-const port = scenario.activators.processes[0]?.port;
-say('The cluster stays up until Ctrl-C. Explore it:');
+const env = sandbox.env;
+say('The cluster stays up until Ctrl-C. Explore it from another shell:');
 console.log(`
-  export KUBECONFIG=${env.kubeconfigPath}
-  alias kubectl=${binaries.kubectl}
-  kubectl get nodes,pods -A                     # kwok's fake node runs every pod
-  kubectl -n ${DEMO_NAMESPACE} get deploy,sts,ingress -o wide
-  kubectl -n nozzle-system get scaledobject,deploy nozzle-worker -w
+  export KUBECONFIG=${env.KUBECONFIG}
+  alias kubectl=${sandbox.binaries.kubectl}
+  kubectl get nodes,pods -A -o wide             # every pod is a real process at its pod IP
+  kubectl -n nozzle-system get scaledobject,hpa,deploy nozzle-worker
 
-  The demo namespace now sleeps again one minute after each wake (the publisher
-  runs every 30 s here, every 5 min in a cluster). When it sleeps:
+  Put the app to sleep again (the publisher's CronJob, run now):
+  kubectl -n ${APP_NAMESPACE} annotate namespace ${APP_NAMESPACE} nozzle.io/idle-after=1s --overwrite
+  kubectl -n nozzle-system create job --from=cronjob/nozzle-publisher publish-$RANDOM
+  kubectl -n ${APP_NAMESPACE} get deploy -w      # web 2 -> 0
 
-  curl -i -H 'Host: ${DEMO_HOST}' http://127.0.0.1:${port}/                      # held, then the app
-  curl -i -H 'Host: ${DEMO_HOST}' -H 'Accept: text/html' http://127.0.0.1:${port}/   # the waiting page
+  Then watch a wake through the gateway (Traefik):
+  curl -i -H 'Host: ${INGRESS_HOST}' -H 'Accept: text/html' ${env.NOZZLE_GATEWAY_URL}/   # the waiting page
+  curl -i -H 'Host: ${INGRESS_HOST}' ${env.NOZZLE_GATEWAY_URL}/                          # held, then the app (3 s cold start)
+  curl -s -H 'Host: ${ROUTE_HOST}' ${env.NOZZLE_GATEWAY_URL}/                            # the HTTPRoute's app
 
-  In a browser: add "127.0.0.1 ${DEMO_HOST}" to /etc/hosts and open http://${DEMO_HOST}:${port}/
-  Server logs: ${env.dir}
+  In a browser: chromium --host-resolver-rules="MAP ${INGRESS_HOST} ${new URL(env.NOZZLE_GATEWAY_URL ?? '').host}" http://${INGRESS_HOST}/
+  Inside the cluster's network: npm run testenv -- exec -- curl -s http://web.${APP_NAMESPACE}.svc.cluster.local/
+  Traffic in Prometheus: curl -s '${env.NOZZLE_PROMETHEUS_URL}/api/v1/query?query=traefik_service_requests_total'
+  Server and pod logs: ${sandbox.dir}
 `);

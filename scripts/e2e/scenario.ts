@@ -1,327 +1,216 @@
 /**
- * The story Nozzle exists for, on a real control plane: the demo namespace
- * goes to sleep through the queue while KEDA scales the worker from zero and
- * back, then wakes on its first HTTP request. Shared by `npm run test:e2e`
- * (which asserts on the result) and `npm run demo` (which narrates it).
+ * The story Nozzle exists for, on the sandbox cluster (scripts/testenv/sandbox):
+ * `kubectl apply -k k8s/ && kubectl apply -k keda/` as a user runs it, an
+ * opted-in namespace of stand-in apps reached through Traefik by an Ingress
+ * and an HTTPRoute, the publisher's CronJob run once, KEDA scaling the
+ * worker 0 -> 1 -> N -> 0 while the namespace sleeps, and a request through
+ * the gateway that wakes it. Shared by `npm run test:e2e` (which asserts on
+ * the results) and `npm run demo` (which narrates them).
  */
 import { execFile } from 'node:child_process';
-import { createServer, request, type Server } from 'node:http';
-import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeInformer, type V1Deployment, type V1Ingress } from '@kubernetes/client-node';
+import { request } from 'node:http';
+import { BatchV1Api, makeInformer, type V1Deployment } from '@kubernetes/client-node';
 import { connectKube, type Kube } from '../../lib/kube/client.js';
-import { annotations, labels } from '../../lib/names.js';
-import { activator as activatorSettings, nats as natsSettings } from '../../lib/config/nozzle.js';
-import type { TestEnvironment } from '../testenv/environment.js';
-import { kubeconfig } from '../testenv/apiserver.js';
-import { findBinaries } from '../testenv/binaries.js';
-import { PodRunner } from '../testenv/pod-runner.js';
-import { applyManifests } from './manifests.js';
+import type { Sandbox } from '../testenv/sandbox/sandbox.js';
+import { applyObjects } from '../testenv/apply.js';
+import { parseManifests } from '../testenv/yaml.js';
 import type { Timeline } from './timeline.js';
 
-const cli = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const run = promisify(execFile);
 
-export const DEMO_NAMESPACE = 'nozzle-demo';
-export const DEMO_HOST = 'demo.nozzle.local';
+export const APP_NAMESPACE = 'e2e-app';
+export const INGRESS_HOST = 'web.e2e.test';
+export const ROUTE_HOST = 'api.e2e.test';
+/** Opted-in Deployments that never run a pod (paused): a burst of sleep messages for KEDA to scale on. */
+export const BULK_NAMESPACE = 'e2e-bulk';
+export const BULK_WORKLOADS = 150;
 const SYSTEM = 'nozzle-system';
 
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | undefined>;
+  readonly body: string;
+  readonly seconds: number;
+}
+
 export interface Scenario {
+  readonly sandbox: Sandbox;
   readonly kube: Kube;
-  readonly activators: PodRunner;
-  readonly workers: PodRunner;
-  /** The demo app's stand-in: what the activator forwards to once the namespace is awake. */
-  readonly appUrl: string;
+  /** Every worker replica count KEDA and the HPA set, in order, starting at 0. */
+  readonly workerReplicas: number[];
+  kubectl(args: readonly string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
-export interface WakeResult {
-  readonly waitingPage: { status: number; retryAfter: string | undefined; body: string };
-  readonly response: { status: number; coldStart: string | undefined; body: string };
-}
+/** Installs Nozzle and the app as a user would; resolves when both run. */
+export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scenario> {
+  const kube = connectKube(sandbox.kubeConfig());
+  const batch = sandbox.kubeConfig().makeApiClient(BatchV1Api);
+  const kubectl = async (args: readonly string[]): Promise<string> =>
+    (await run(sandbox.binaries.kubectl, [...args], { env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath }, cwd: repo })).stdout;
 
-/** Applies the manifests and starts the stand-ins; the demo namespace is awake when it resolves. */
-export async function setUp(env: TestEnvironment, timeline: Timeline): Promise<Scenario> {
-  const binaries = await findBinaries({ e2e: true });
-  const kube = connectKube(env.kubeConfig());
-  const app = await startDemoApp();
-  const appAddress = `127.0.0.1:${(app.address() as { port: number }).port}`;
-
-  applyManifests({
-    kubectl: binaries.kubectl,
-    kubeconfig: env.kubeconfigPath,
-    dir: env.dir,
-    natsMonitorHostPort: new URL(env.nats.monitorUrl).host,
-  });
-  timeline.log('applied k8s/ and keda/ with kubectl apply -k');
-
-  const common = {
-    config: env.kubeConfig(),
-    core: kube.core,
-    namespace: SYSTEM,
-    dir: env.dir,
-    kubeconfigFor: (token: string, user: string) => kubeconfig(env.apiserver, user, token),
-  };
-  const workers = new PodRunner({
-    ...common,
-    labelSelector: 'app.kubernetes.io/name=nozzle-worker',
-    portEnv: 'NOZZLE_WORKER_PORT',
-    overrides: { [natsSettings.natsUrl.env]: env.nats.url },
-    onEvent: (event, pod) => timeline.log(`worker process ${event} for pod ${pod}`),
-  });
-  const activators = new PodRunner({
-    ...common,
-    labelSelector: 'app.kubernetes.io/name=nozzle-activator',
-    portEnv: activatorSettings.port.env,
-    overrides: {
-      [natsSettings.natsUrl.env]: env.nats.url,
-      [activatorSettings.devUpstreams.env]:
-        `${DEMO_NAMESPACE}/frontend=${appAddress},${DEMO_NAMESPACE}/backend=${appAddress}`,
-    },
-    onEvent: (event, pod) => timeline.log(`activator process ${event} for pod ${pod}`),
-  });
-  await workers.start();
-  await activators.start();
-
-  const replicas = watchWorkerReplicas(env, timeline);
+  await kubectl(['apply', '-k', 'k8s/']);
+  await kubectl(['apply', '-k', 'keda/']);
+  timeline.log('kubectl apply -k k8s/ && kubectl apply -k keda/ (no overlay, no overrides)');
+  const replicas = watchWorkerReplicas(sandbox, timeline);
   await replicas.start();
 
-  await waitFor('the demo app Ready (frontend 3/3, backend 2/2)', 120_000, async () => {
-    const [frontend, backend] = await Promise.all([
-      kube.apps.readNamespacedDeployment({ name: 'frontend', namespace: DEMO_NAMESPACE }),
-      kube.apps.readNamespacedStatefulSet({ name: 'backend', namespace: DEMO_NAMESPACE }),
+  await waitFor('NATS, the setup Job and two activator pods', 180_000, async () => {
+    const [nats, setup, activator] = await Promise.all([
+      kube.apps.readNamespacedStatefulSet({ name: 'nats', namespace: SYSTEM }),
+      batch.readNamespacedJob({ name: 'nozzle-setup', namespace: SYSTEM }),
+      kube.apps.readNamespacedDeployment({ name: 'nozzle-activator', namespace: SYSTEM }),
     ]);
-    return frontend.status?.readyReplicas === 3 && backend.status?.readyReplicas === 2;
+    return nats.status?.readyReplicas === 1 && (setup.status?.succeeded ?? 0) >= 1 && activator.status?.readyReplicas === 2;
   });
-  timeline.log(
-    'demo awake: frontend 3/3 Ready, backend 2/2 Ready (kube-controller-manager + scheduler + kwok)',
-  );
-  await waitFor('two activator processes', 60_000, () => Promise.resolve(activators.processes.length === 2));
+  timeline.log('NATS Ready (real nats-server in its pod), nozzle setup Job Complete, activator 2/2 Ready');
 
+  await applyObjects(sandbox.kubeConfig(), parseManifests(readFileSync(`${repo}scripts/e2e/app.yaml`, 'utf8')));
+  await applyObjects(sandbox.kubeConfig(), bulkObjects());
+  await waitFor(`the ${APP_NAMESPACE} app Ready`, 120_000, async () => {
+    const [web, api, tcp] = await Promise.all([
+      kube.apps.readNamespacedDeployment({ name: 'web', namespace: APP_NAMESPACE }),
+      kube.apps.readNamespacedDeployment({ name: 'api', namespace: APP_NAMESPACE }),
+      kube.apps.readNamespacedStatefulSet({ name: 'tcp', namespace: APP_NAMESPACE }),
+    ]);
+    return web.status?.readyReplicas === 2 && api.status?.readyReplicas === 1 && tcp.status?.readyReplicas === 1;
+  });
+  timeline.log(`${APP_NAMESPACE} Ready: web 2/2 (Ingress), api 1/1 (HTTPRoute), tcp 1/1; ${BULK_WORKLOADS} paused Deployments in ${BULK_NAMESPACE}`);
   return {
+    sandbox,
     kube,
-    activators,
-    workers,
-    appUrl: `http://${appAddress}`,
-    async stop() {
-      await replicas.stop();
-      await workers.stop();
-      await activators.stop();
-      app.close();
+    workerReplicas: replicas.seen,
+    kubectl,
+    stop: () => replicas.stop(),
+  };
+}
+
+function bulkObjects(): object[] {
+  const deployments = Array.from({ length: BULK_WORKLOADS }, (_, i) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: `bulk-${i}`, namespace: BULK_NAMESPACE },
+    spec: {
+      replicas: 1,
+      paused: true,
+      selector: { matchLabels: { app: `bulk-${i}` } },
+      template: {
+        metadata: { labels: { app: `bulk-${i}` } },
+        spec: { containers: [{ name: 'app', image: 'nozzle.test/echo:1' }] },
+      },
     },
-  };
+  }));
+  return [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: BULK_NAMESPACE, labels: { nozzle: 'true' } } }, ...deployments];
 }
 
-/** Step 2: the publisher queues the demo's workloads; KEDA scales the worker 0 -> 1; they sleep; back to 0. */
-export async function sleepThroughTheQueue(
-  env: TestEnvironment,
-  scenario: Scenario,
-  timeline: Timeline,
-): Promise<void> {
-  const { kube } = scenario;
-  const worker = await kube.apps.readNamespacedDeployment({ name: 'nozzle-worker', namespace: SYSTEM });
-  timeline.log(`worker Deployment has ${worker.spec?.replicas ?? 0} replicas`);
-
-  // The nozzle-setup Job's and the publisher CronJob's stand-ins: the same
-  // commands, as processes, with the publisher's own ServiceAccount token.
-  await run(process.execPath, [cli, 'setup'], { env: { ...process.env, NATS_URL: env.nats.url } });
-  timeline.log('nozzle setup: stream NOZZLE and consumer nozzle-worker exist');
-  const token = await kube.core.createNamespacedServiceAccountToken({
-    name: 'nozzle-publisher',
-    namespace: SYSTEM,
-    body: { spec: { audiences: [], expirationSeconds: 600 } },
-  });
-  const publisherConfig = join(env.dir, 'kubeconfig-publisher');
-  writeFileSync(publisherConfig, kubeconfig(env.apiserver, 'nozzle-publisher', token.status?.token ?? ''));
-  timeline.mark('published');
-  const published = await run(process.execPath, [cli, 'publish', '--once'], {
-    env: { ...process.env, NATS_URL: env.nats.url, KUBECONFIG: publisherConfig, LOG_LEVEL: 'info' },
-  });
-  timeline.log(`nozzle publish --once: ${summary(published.stdout)}`);
-
-  await waitFor('KEDA to scale the worker from 0', 90_000, async () => {
-    const d = await kube.apps.readNamespacedDeployment({ name: 'nozzle-worker', namespace: SYSTEM });
-    return (d.spec?.replicas ?? 0) >= 1;
-  });
-  timeline.mark('worker-scaled-up');
-  await waitFor('a worker process', 60_000, () => Promise.resolve(scenario.workers.processes.length > 0));
-  timeline.mark('worker-running');
-
-  await waitFor('the demo workloads asleep', 60_000, async () => {
-    const [frontend, backend] = await Promise.all([
-      kube.apps.readNamespacedDeployment({ name: 'frontend', namespace: DEMO_NAMESPACE }),
-      kube.apps.readNamespacedStatefulSet({ name: 'backend', namespace: DEMO_NAMESPACE }),
-    ]);
-    return frontend.spec?.replicas === 0 && backend.spec?.replicas === 0;
-  });
-  timeline.mark('asleep');
-  timeline.log('demo asleep: frontend 3 -> 0, backend 2 -> 0, replicas backed up in nozzle.io/replicas');
-  const ingress = await kube.networking.readNamespacedIngress({ name: 'demo', namespace: DEMO_NAMESPACE });
-  timeline.log(`Ingress demo routes to ${routeTargets(ingress)}`);
-
-  await waitFor(
-    'the consumer lag back to 0',
-    60_000,
-    async () => (await consumerLag(env.nats.monitorUrl)) === 0,
-  );
-  timeline.log('consumer nozzle-worker: nothing pending, nothing unacknowledged');
-  await waitFor('KEDA to scale the worker back to 0 after its cooldown', 180_000, async () => {
-    const d = await kube.apps.readNamespacedDeployment({ name: 'nozzle-worker', namespace: SYSTEM });
-    return (d.spec?.replicas ?? 0) === 0;
-  });
-  timeline.mark('worker-scaled-down');
-  await waitFor('the worker process to stop', 90_000, () =>
-    Promise.resolve(scenario.workers.processes.length === 0),
-  );
-}
-
-/** Step 3: a browser gets the waiting page, an API request is held and answered once the app is Ready. */
-export async function wakeOnFirstRequest(scenario: Scenario, timeline: Timeline): Promise<WakeResult> {
-  const activator = scenario.activators.processes[0];
-  if (!activator) throw new Error('no activator process is running');
-  timeline.mark('request');
-  const waitingPage = await get(activator.port, { accept: 'text/html' });
-  timeline.log(`browser GET http://${DEMO_HOST}/ -> ${waitingPage.status} waiting page`);
-  const pending = get(activator.port, { accept: 'application/json' });
-  const response = await pending;
-  timeline.mark('answered');
-  timeline.log(
-    `API GET http://${DEMO_HOST}/ -> ${response.status} from the app (X-Nozzle-Cold-Start: ${response.headers['x-nozzle-cold-start'] ?? 'absent'})`,
-  );
-  await waitFor('the Ingress restored', 60_000, async () => {
-    const ingress = await scenario.kube.networking.readNamespacedIngress({
-      name: 'demo',
-      namespace: DEMO_NAMESPACE,
-    });
-    return (
-      !ingress.metadata?.annotations?.[annotations.backends] && !ingress.metadata?.labels?.[labels.managed]
-    );
-  });
-  const ingress = await scenario.kube.networking.readNamespacedIngress({
-    name: 'demo',
-    namespace: DEMO_NAMESPACE,
-  });
-  timeline.log(`Ingress demo restored: routes to ${routeTargets(ingress)}`);
-  return {
-    waitingPage: {
-      status: waitingPage.status,
-      retryAfter: waitingPage.headers['retry-after'],
-      body: waitingPage.body,
-    },
-    response: {
-      status: response.status,
-      coldStart: response.headers['x-nozzle-cold-start'],
-      body: response.body,
-    },
-  };
-}
-
-function routeTargets(ingress: V1Ingress): string {
-  return (ingress.spec?.rules ?? [])
-    .flatMap((r) => r.http?.paths ?? [])
-    .map((p) => `${p.path ?? '/'} -> ${p.backend.service?.name ?? '?'}`)
-    .join(', ');
-}
-
-function summary(stdout: string): string {
-  const last = stdout.trim().split('\n').at(-1) ?? '';
-  try {
-    const line = JSON.parse(last) as { msg?: string; published?: number };
-    return `${line.msg ?? last}${line.published === undefined ? '' : ` (published ${line.published})`}`;
-  } catch {
-    return last;
-  }
-}
-
-function watchWorkerReplicas(
-  env: TestEnvironment,
-  timeline: Timeline,
-): { start(): Promise<void>; stop(): Promise<void> } {
-  const kube = connectKube(env.kubeConfig());
-  const informer = makeInformer<V1Deployment>(
-    env.kubeConfig(),
-    `/apis/apps/v1/namespaces/${SYSTEM}/deployments`,
-    () => kube.apps.listNamespacedDeployment({ namespace: SYSTEM }),
-  );
-  let last: number | undefined;
-  const seen = (d: V1Deployment): void => {
-    if (d.metadata?.name !== 'nozzle-worker') return;
-    const now = d.spec?.replicas ?? 0;
-    if (last !== undefined && now !== last) timeline.log(`worker replicas ${last} -> ${now} (KEDA)`);
-    last = now;
-  };
-  informer.on('add', seen);
-  informer.on('update', seen);
-  let stopped = false;
-  informer.on('error', () => {
-    if (!stopped) setTimeout(() => void (stopped || informer.start().catch(() => {})), 1_000).unref();
-  });
-  return {
-    start: () => informer.start(),
-    stop: async () => {
-      stopped = true;
-      await informer.stop();
-    },
-  };
-}
-
-/** num_pending + num_ack_pending of the nozzle-worker consumer, from /jsz as KEDA reads it. */
-export async function consumerLag(monitorUrl: string): Promise<number> {
-  const res = await fetch(`${monitorUrl}/jsz?consumers=true`);
-  const jsz = (await res.json()) as {
-    account_details?: {
-      stream_detail?: {
-        name: string;
-        consumer_detail?: { name: string; num_pending: number; num_ack_pending: number }[];
-      }[];
-    }[];
-  };
-  const consumer = jsz.account_details
-    ?.flatMap((a) => a.stream_detail ?? [])
-    .find((s) => s.name === 'NOZZLE')
-    ?.consumer_detail?.find((c) => c.name === 'nozzle-worker');
-  if (!consumer) return Number.NaN;
-  return consumer.num_pending + consumer.num_ack_pending;
-}
-
-async function startDemoApp(): Promise<Server> {
-  const server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(`hello from the ${DEMO_NAMESPACE} app (${req.method} ${req.url})\n`);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
-}
-
-function get(
-  port: number,
-  headers: Record<string, string>,
-): Promise<{ status: number; headers: Record<string, string | undefined>; body: string }> {
+/** A request through the gateway's entry point on this machine's loopback, routed by Host. */
+export function viaGateway(sandbox: Sandbox, host: string, headers: Record<string, string> = {}, path = '/'): Promise<HttpAnswer> {
+  const url = new URL(sandbox.urls.gateway);
+  const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/', headers: { host: DEMO_HOST, ...headers } },
+      { host: url.hostname, port: Number(url.port), path, headers: { host, ...headers }, timeout: 120_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,
-            headers: Object.fromEntries(
-              Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]),
-            ),
+            headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])),
             body: Buffer.concat(chunks).toString('utf8'),
+            seconds: (performance.now() - started) / 1000,
           }),
         );
+        res.on('error', reject);
       },
     );
+    req.on('timeout', () => req.destroy(new Error(`no answer through the gateway for ${host}`)));
     req.on('error', reject);
     req.end();
   });
+}
+
+/** A browser's GET and an API client's GET for the sleeping Ingress host: the waiting page, then the app after its cold start. */
+export async function wakeThroughTheGateway(scenario: Scenario, timeline: Timeline): Promise<{ page: HttpAnswer; api: HttpAnswer }> {
+  timeline.mark('request');
+  const page = await viaGateway(scenario.sandbox, INGRESS_HOST, { accept: 'text/html' });
+  timeline.log(`browser GET http://${INGRESS_HOST}/ through Traefik -> ${page.status} (waiting page)`);
+  const api = await viaGateway(scenario.sandbox, INGRESS_HOST, { accept: 'application/json' });
+  timeline.mark('answered');
+  timeline.log(`API GET http://${INGRESS_HOST}/ through Traefik -> ${api.status} in ${api.seconds.toFixed(1)}s from pod ${podOf(api)}`);
+  return { page, api };
+}
+
+/** The echo app's own answer names its pod. */
+export function podOf(answer: HttpAnswer): string {
+  try {
+    return (JSON.parse(answer.body) as { pod?: string }).pod ?? '(none)';
+  } catch {
+    return '(not the app)';
+  }
+}
+
+/** The publisher's CronJob run once (`kubectl create job --from`); KEDA scales the worker; everything opted in sleeps. */
+export async function sleepThroughTheQueue(scenario: Scenario, timeline: Timeline): Promise<void> {
+  const { kube } = scenario;
+  timeline.mark('published');
+  await scenario.kubectl(['-n', SYSTEM, 'create', 'job', '--from=cronjob/nozzle-publisher', 'nozzle-publisher-e2e']);
+  timeline.log('kubectl create job --from=cronjob/nozzle-publisher: the publisher runs in its pod');
+  await waitFor('KEDA to scale the worker from 0', 120_000, async () => Math.max(...scenario.workerReplicas) >= 1);
+  timeline.mark('worker-scaled-up');
+  await waitFor(`${APP_NAMESPACE} asleep`, 180_000, async () => {
+    const [web, api, tcp] = await Promise.all([
+      kube.apps.readNamespacedDeployment({ name: 'web', namespace: APP_NAMESPACE }),
+      kube.apps.readNamespacedDeployment({ name: 'api', namespace: APP_NAMESPACE }),
+      kube.apps.readNamespacedStatefulSet({ name: 'tcp', namespace: APP_NAMESPACE }),
+    ]);
+    return web.spec?.replicas === 0 && api.spec?.replicas === 0 && tcp.spec?.replicas === 0;
+  });
+  timeline.mark('asleep');
+  timeline.log(`${APP_NAMESPACE} asleep: web 2 -> 0, api 1 -> 0, tcp 1 -> 0`);
+  await waitFor(`all ${BULK_WORKLOADS} bulk Deployments asleep`, 240_000, async () => {
+    const list = await kube.apps.listNamespacedDeployment({ namespace: BULK_NAMESPACE });
+    return list.items.filter((d) => d.spec?.replicas === 0).length === BULK_WORKLOADS;
+  });
+  timeline.mark('bulk-asleep');
+  timeline.log(`${BULK_NAMESPACE} asleep: ${BULK_WORKLOADS} Deployments`);
+  await waitFor('KEDA to scale the worker back to 0 after its cooldown', 240_000, async () => scenario.workerReplicas.at(-1) === 0);
+  timeline.mark('worker-scaled-down');
+}
+
+function watchWorkerReplicas(sandbox: Sandbox, timeline: Timeline): { seen: number[]; start(): Promise<void>; stop(): Promise<void> } {
+  const kube = connectKube(sandbox.kubeConfig());
+  const informer = makeInformer<V1Deployment>(sandbox.kubeConfig(), `/apis/apps/v1/namespaces/${SYSTEM}/deployments`, () =>
+    kube.apps.listNamespacedDeployment({ namespace: SYSTEM }),
+  );
+  const seen: number[] = [];
+  const record = (d: V1Deployment): void => {
+    if (d.metadata?.name !== 'nozzle-worker') return;
+    const now = d.spec?.replicas ?? 0;
+    const last = seen.at(-1);
+    if (now === last) return;
+    seen.push(now);
+    if (last !== undefined) timeline.log(`worker replicas ${last} -> ${now}`);
+  };
+  informer.on('add', record);
+  informer.on('update', record);
+  let stopped = false;
+  informer.on('error', () => {
+    if (!stopped) setTimeout(() => void (stopped || informer.start().catch(() => {})), 1_000).unref();
+  });
+  return {
+    seen,
+    start: () => informer.start(),
+    stop: async () => {
+      stopped = true;
+      await informer.stop();
+    },
+  };
 }
 
 export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {

@@ -23,9 +23,15 @@ export async function startApiServer(
   binary: string,
   dir: string,
   etcdUrl: string,
-  options: { extraArgs?: readonly string[] } = {},
+  options: {
+    extraArgs?: readonly string[];
+    /** Where clients reach it (default 127.0.0.1 on a free port), and a serving certificate from a CA of the caller's. */
+    address?: { host: string; port: number };
+    serving?: { certFile: string; keyFile: string; caPem: string };
+  } = {},
 ): Promise<ApiServer> {
-  const port = await freePort();
+  const host = options.address?.host ?? '127.0.0.1';
+  const port = options.address?.port ?? (await freePort());
   const certDir = join(dir, 'apiserver-certs');
   mkdirSync(certDir, { recursive: true });
 
@@ -41,17 +47,20 @@ export async function startApiServer(
   writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 
-  const url = `https://127.0.0.1:${port}`;
+  const url = `https://${host}:${port}`;
+  const serving = options.serving
+    ? [`--tls-cert-file=${options.serving.certFile}`, `--tls-private-key-file=${options.serving.keyFile}`]
+    : [`--cert-dir=${certDir}`];
   const process = ManagedProcess.start(
     'kube-apiserver',
     binary,
     [
       `--etcd-servers=${etcdUrl}`,
       `--etcd-prefix=/registry`,
-      `--cert-dir=${certDir}`,
+      ...serving,
       `--secure-port=${port}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${host}`,
+      `--advertise-address=${host}`,
       // Room for the many Services tests create (no controller frees their IPs in the base environment).
       '--service-cluster-ip-range=10.96.0.0/16',
       '--allow-privileged=true',
@@ -64,7 +73,7 @@ export async function startApiServer(
     ],
     { logFile: join(dir, 'kube-apiserver.log') },
   );
-  let ca = '';
+  let ca = options.serving?.caPem ?? '';
   await process.waitUntil(
     'ready',
     async () => {

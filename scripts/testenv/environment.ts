@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { findBinaries, type Binaries } from './binaries.js';
-import { startCluster, type Cluster } from './cluster.js';
 import { startEtcd, type Etcd } from './etcd.js';
 import { startApiServer, kubeconfig, type ApiServer } from './apiserver.js';
 import { startNats, type NatsServer } from './nats.js';
@@ -22,15 +21,11 @@ export class TestEnvironment {
     readonly kubeconfigPath: string,
   ) {}
 
-  /** With `e2e`, also the controllers, the scheduler, kwok and KEDA: see cluster.ts. */
-  cluster: Cluster | undefined;
-
   static async start(
-    options: { progress?: (line: string) => void; e2e?: boolean } = {},
+    options: { progress?: (line: string) => void } = {},
   ): Promise<TestEnvironment> {
     const progress = options.progress ?? (() => {});
-    const e2eBinaries = options.e2e ? await findBinaries({ e2e: true }) : undefined;
-    const binaries = e2eBinaries ?? (await findBinaries());
+    const binaries = await findBinaries();
     const dir = mkdtempSync(join(tmpdir(), 'nozzle-testenv-'));
     const started: { stop(): Promise<void> }[] = [];
     try {
@@ -48,10 +43,6 @@ export class TestEnvironment {
         mode: 0o600,
       });
       const env = new TestEnvironment(dir, binaries, etcd, apiserver, nats, kubeconfigPath);
-      if (e2eBinaries) {
-        env.cluster = await startCluster(env, e2eBinaries, env.kubeConfig(), progress);
-        started.push(env.cluster);
-      }
       return env;
     } catch (err) {
       for (const p of started.reverse()) await p.stop();
@@ -77,13 +68,11 @@ export class TestEnvironment {
       NOZZLE_TESTENV_KUBE_APISERVER: this.binaries.kubeApiserver,
       NOZZLE_TESTENV_NATS_SERVER: this.binaries.natsServer,
       NOZZLE_TESTENV_KEDA_CRDS: this.binaries.kedaCrds,
-      ...(this.cluster ? { NOZZLE_TESTENV_E2E: 'true' } : {}),
     };
   }
 
   /** Stops every server; removes the directory unless its logs are wanted (a failed run). */
   async stop(options: { keepLogs: boolean }): Promise<void> {
-    await this.cluster?.stop();
     await this.nats.process.stop();
     await this.apiserver.process.stop();
     await this.etcd.process.stop();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { appendFileSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -23,6 +23,12 @@ export class ManagedProcess {
         this.#exitCode = code ?? (signal ? null : 0);
         resolve(this.#exitCode);
       });
+      // A binary that cannot be started (missing, not executable) never exits: say so in its log.
+      child.once('error', (err) => {
+        appendFileSync(logFile, `could not start ${name}: ${err.message}\n`);
+        this.#exitCode = 127;
+        resolve(this.#exitCode);
+      });
     });
   }
 
@@ -30,7 +36,7 @@ export class ManagedProcess {
     name: string,
     binary: string,
     args: readonly string[],
-    options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
+    options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; processGroup?: boolean },
   ): ManagedProcess {
     const fd = openSync(options.logFile, 'a');
     try {
@@ -38,11 +44,18 @@ export class ManagedProcess {
         stdio: ['ignore', fd, fd],
         env: options.env ?? process.env,
         cwd: options.cwd,
+        // Leads a process group of its own: killGroup() then reaches every descendant.
+        detached: options.processGroup ?? false,
       });
       return new ManagedProcess(name, options.logFile, child);
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Resolves with the exit code (null after a signal) when the process has exited. */
+  get exited(): Promise<number | null> {
+    return this.#exited;
   }
 
   get pid(): number | undefined {
@@ -78,6 +91,17 @@ export class ManagedProcess {
   /** Sends a signal without waiting, e.g. SIGSTOP/SIGCONT to simulate an outage. */
   signal(signal: NodeJS.Signals): void {
     if (this.running) this.#child.kill(signal);
+  }
+
+  /** SIGKILLs the process group this process leads (started with `processGroup`), leftovers included. */
+  killGroup(): void {
+    const pid = this.#child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // no process of the group is left
+    }
   }
 
   async stop(graceMs = 10_000): Promise<void> {

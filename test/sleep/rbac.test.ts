@@ -13,7 +13,7 @@ import type { V1ClusterRole, V1PolicyRule } from '@kubernetes/client-node';
 import { statusOf } from '../../lib/kube/errors.js';
 import { mergePatch } from '../../lib/kube/patch.js';
 import { encodeMessage, subjectOf, wakeMessage } from '../../lib/messages.js';
-import { applyObjects } from '../../scripts/testenv/cluster.js';
+import { applyObjects } from '../../scripts/testenv/apply.js';
 import { parseManifests } from '../../scripts/testenv/yaml.js';
 import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from '../support/env.js';
 import { eventually } from '../support/eventually.js';

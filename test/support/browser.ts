@@ -1,6 +1,6 @@
 /**
  * A real headless Chromium for browser tests: Debian's `chromium` package
- * (scripts/install-chromium.sh) driven by playwright-core. One browser per
+ * (scripts/install-system-packages.sh) driven by playwright-core. One browser per
  * test process, launched on first use; each test gets its own context (its
  * own cookies, cache and settings) that closes with the test.
  *
@@ -44,7 +44,7 @@ export function browser(): Promise<Browser> {
   if (!launched) {
     if (!existsSync(CHROMIUM_PATH)) {
       return Promise.reject(
-        new Error(`${CHROMIUM_PATH} does not exist: run scripts/install-chromium.sh (or set CHROMIUM_PATH)`),
+        new Error(`${CHROMIUM_PATH} does not exist: run scripts/install-system-packages.sh (or set CHROMIUM_PATH)`),
       );
     }
     launched = chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], timeout: 60_000 });

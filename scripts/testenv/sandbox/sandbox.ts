@@ -1,0 +1,246 @@
+/**
+ * The sandbox cluster, from this machine's side: makes the node's network
+ * namespace, starts node.ts inside it, and opens the few entry points on
+ * this machine's loopback (the apiserver for kubectl and `nozzle`, the
+ * gateway's HTTP entry point, Prometheus). Everything else stays inside; the
+ * dialer reaches any address or cluster name there, and `exec` runs a
+ * command in the sandbox's network. stop() removes all of it.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { KubeConfig } from '@kubernetes/client-node';
+import { findBinaries, type SandboxBinaries } from '../binaries.js';
+import { ManagedProcess } from '../process.js';
+import {
+  CLUSTER_DOMAIN,
+  DNS_SERVICE_IP,
+  NODE_IP,
+  checkCapabilities,
+  createNodeNamespace,
+  deleteNamespace,
+  removeStaleSandboxes,
+  sandboxName,
+} from './netns.js';
+import { dial, forward } from './dialer.js';
+import type { NodeReady } from './node.js';
+import { GATEWAY_PORT } from './gateway.js';
+import { PROMETHEUS_PORT } from './prometheus.js';
+
+const nodeProgram = fileURLToPath(new URL('./node.js', import.meta.url));
+const APISERVER_PORT = 6443;
+/** Where `testenv exec` finds the running sandbox. */
+const STATE_DIR = join(process.env.XDG_RUNTIME_DIR ?? '/run', 'nozzle-sandbox');
+
+export interface SandboxState {
+  readonly namespace: string;
+  readonly dir: string;
+  readonly pid: number;
+}
+
+export class Sandbox {
+  private constructor(
+    readonly namespace: string,
+    readonly dir: string,
+    readonly binaries: SandboxBinaries,
+    readonly kubeconfigPath: string,
+    readonly dialerPath: string,
+    readonly gateway: string,
+    readonly urls: { apiserver: string; gateway: string; prometheus: string },
+    private readonly node: ManagedProcess,
+    private readonly servers: Server[],
+  ) {}
+
+  static async start(options: { progress?: (line: string) => void } = {}): Promise<Sandbox> {
+    const progress = options.progress ?? (() => {});
+    checkCapabilities();
+    removeStaleSandboxes(progress);
+    const binaries = await findBinaries({ sandbox: true });
+    const dir = mkdtempSync(join(tmpdir(), 'nozzle-sandbox-'));
+    const namespace = sandboxName();
+    const servers: Server[] = [];
+    let node: ManagedProcess | undefined;
+    try {
+      createNodeNamespace(
+        namespace,
+        `nameserver ${DNS_SERVICE_IP}\nsearch svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\noptions ndots:5\n`,
+      );
+      progress(`network namespace ${namespace} (node ${NODE_IP}); logs in ${dir}`);
+      const binariesFile = join(dir, 'binaries.json');
+      writeFileSync(binariesFile, JSON.stringify(binaries));
+      node = ManagedProcess.start(
+        'sandbox node',
+        'ip',
+        ['netns', 'exec', namespace, process.execPath, nodeProgram, dir, binariesFile],
+        { logFile: join(dir, 'node.log'), processGroup: true },
+      );
+      const ready = await waitForNode(node, dir, progress);
+      const open = async (port: number): Promise<number> => {
+        const f = await forward(ready.dialer, NODE_IP, port);
+        servers.push(f.server);
+        return f.port;
+      };
+      const urls = {
+        apiserver: `https://127.0.0.1:${await open(APISERVER_PORT)}`,
+        gateway: `http://127.0.0.1:${await open(GATEWAY_PORT)}`,
+        prometheus: `http://127.0.0.1:${await open(PROMETHEUS_PORT)}`,
+      };
+      const kubeconfigPath = join(dir, 'kubeconfig-outside');
+      writeFileSync(kubeconfigPath, outsideKubeconfig(urls.apiserver, readFileSync(ready.caFile, 'utf8'), ready.adminToken), {
+        mode: 0o600,
+      });
+      mkdirSync(STATE_DIR, { recursive: true });
+      const state: SandboxState = { namespace, dir, pid: process.pid };
+      writeFileSync(join(STATE_DIR, `${process.pid}.json`), JSON.stringify(state));
+      return new Sandbox(namespace, dir, binaries, kubeconfigPath, ready.dialer, ready.gateway, urls, node, servers);
+    } catch (err) {
+      for (const s of servers) s.close();
+      await node?.stop(30_000);
+      node?.killGroup();
+      deleteNamespace(namespace);
+      throw new Error(`the sandbox did not start; logs are in ${dir}`, { cause: err });
+    }
+  }
+
+  kubeConfig(): KubeConfig {
+    const config = new KubeConfig();
+    config.loadFromFile(this.kubeconfigPath);
+    return config;
+  }
+
+  /** What a shell or a test needs to use the sandbox. */
+  get env(): Record<string, string> {
+    return {
+      KUBECONFIG: this.kubeconfigPath,
+      NOZZLE_GATEWAY_URL: this.urls.gateway,
+      NOZZLE_GATEWAY: this.gateway,
+      NOZZLE_PROMETHEUS_URL: this.urls.prometheus,
+      NOZZLE_SANDBOX: this.namespace,
+      NOZZLE_SANDBOX_DIALER: this.dialerPath,
+      NOZZLE_TESTENV_DIR: this.dir,
+    };
+  }
+
+  /** An HTTP GET to `url` as a pod would send it (cluster names resolve), e.g. http://10.96.3.4/ or http://web.app.svc/. */
+  get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+    return sandboxGet(this.dialerPath, url, headers);
+  }
+
+  /** The argv that runs `command` in the sandbox's network, resolving through its cluster DNS. */
+  execArgv(command: readonly string[]): string[] {
+    return ['ip', 'netns', 'exec', this.namespace, ...command];
+  }
+
+  async stop(options: { keepLogs: boolean }): Promise<void> {
+    for (const s of this.servers) s.close();
+    await this.node.stop(90_000);
+    this.node.killGroup();
+    deleteNamespace(this.namespace);
+    rmSync(join(STATE_DIR, `${process.pid}.json`), { force: true });
+    if (!options.keepLogs) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function waitForNode(node: ManagedProcess, dir: string, progress: (line: string) => void): Promise<NodeReady> {
+  const progressFile = join(dir, 'progress.log');
+  let shown = 0;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (existsSync(progressFile)) {
+      const lines = readFileSync(progressFile, 'utf8').split('\n').filter(Boolean);
+      for (const line of lines.slice(shown)) progress(line);
+      shown = lines.length;
+    }
+    const readyFile = join(dir, 'ready.json');
+    if (existsSync(readyFile)) return JSON.parse(readFileSync(readyFile, 'utf8')) as NodeReady;
+    if (!node.running) throw new Error(`the sandbox node exited:\n${node.tail(40)}`);
+    if (Date.now() > deadline) throw new Error(`the sandbox node was not ready after 300s:\n${node.tail(40)}`);
+    await sleep(200);
+  }
+}
+
+function outsideKubeconfig(server: string, ca: string, token: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'nozzle-sandbox', cluster: { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
+    users: [{ name: 'sandbox-admin', user: { token } }],
+    contexts: [{ name: 'nozzle-sandbox', context: { cluster: 'nozzle-sandbox', user: 'sandbox-admin' } }],
+    'current-context': 'nozzle-sandbox',
+  });
+}
+
+/** A GET through the dialer: one connection, `Connection: close`. */
+export function sandboxGet(
+  dialerPath: string,
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+  const target = new URL(url);
+  const port = Number(target.port || 80);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: target.hostname,
+        port,
+        path: `${target.pathname}${target.search}`,
+        headers: { connection: 'close', ...headers },
+        createConnection: () => dial(dialerPath, target.hostname, port),
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The running sandbox (the newest whose owner is alive), for `testenv exec`. */
+export function runningSandbox(): SandboxState | undefined {
+  if (!existsSync(STATE_DIR)) return undefined;
+  const states = readdirStates().filter((s) => {
+    try {
+      process.kill(s.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return states.at(-1);
+}
+
+function readdirStates(): SandboxState[] {
+  return (readdirSyncSafe(STATE_DIR) ?? [])
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(STATE_DIR, f), 'utf8')) as SandboxState);
+}
+
+function readdirSyncSafe(path: string): string[] | undefined {
+  try {
+    return readdirSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `command` inside the running sandbox's network; resolves to its exit code. */
+export async function execInSandbox(command: readonly string[]): Promise<number> {
+  const state = runningSandbox();
+  if (!state) throw new Error('no sandbox is running: start one with `npm run testenv -- up --e2e`');
+  const child = spawn('ip', ['netns', 'exec', state.namespace, ...command], { stdio: 'inherit' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code ?? 1;
+}
