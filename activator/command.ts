@@ -1,6 +1,6 @@
 /** `nozzle activator`: the wake path's HTTP server. */
 import { once } from 'node:events';
-import { defineCommand } from '../lib/cli/command.js';
+import { defineCommand } from '../lib/config/command.js';
 import { activator } from '../lib/config/nozzle.js';
 import { connectKube } from '../lib/kube/client.js';
 import { Activator } from './activator.js';

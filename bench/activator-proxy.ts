@@ -60,7 +60,7 @@ async function startActivator(
   namespace: string,
   backendPort: number,
 ): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(node, [...ACTIVATOR_NODE_FLAGS, join(dist, 'lib/cli/main.js'), 'activator'], {
+  const child = spawn(node, [...ACTIVATOR_NODE_FLAGS, join(dist, 'cli/main.js'), 'activator'], {
     env: {
       ...process.env,
       NOZZLE_ACTIVATOR_HOST: '127.0.0.1',

@@ -126,7 +126,6 @@ async function main(): Promise<void> {
         retryDelay: 200,
         retryDelayMax: 2_000,
         operationTimeout: 20_000,
-        testPause: 'none',
       });
       const at = new Date();
       for (let i = 0; i < workloads; i++) {

@@ -7,7 +7,7 @@ import test from 'ava';
 import { VersionApi, type V1Deployment } from '@kubernetes/client-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { mergePatch, serverSideApply } from '../lib/kube/patch.js';
-import { statusOf } from '../lib/kube/errors.js';
+import { statusOf } from '../lib/errors.js';
 import {
   adminKube,
   adminKubeConfig,

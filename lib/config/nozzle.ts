@@ -162,12 +162,6 @@ export const worker = {
     default: 'nozzle-activator.nozzle-system.svc.cluster.local',
     doc: 'in-cluster DNS name of the activator Service (port 80); the nozzle-activator route Service in a sleeping namespace is an ExternalName to it',
   }),
-  testPause: oneOf({
-    env: 'NOZZLE_WORKER_TEST_PAUSE',
-    default: 'none',
-    values: ['none', 'after-ingress-rewrite'],
-    doc: 'TESTS ONLY: stop a sleep operation at this point (logs "test pause") so a test can kill the process there',
-  }),
 };
 
 export const activator = {

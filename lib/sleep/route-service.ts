@@ -1,15 +1,16 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
-import { isConflict } from '../kube/errors.js';
-import { undefinedIfNotFound } from '../wake/not-found.js';
+import { isConflict } from '../errors.js';
+import { undefinedIfNotFound } from '../errors.js';
 import { mergePatch } from '../kube/patch.js';
 import { FIELD_MANAGER, ROUTE_SERVICE, labels } from '../names.js';
+import { PermanentError } from '../errors.js';
 
 /** The port of the route Service, and of the activator Service it points at; rewritten Ingress paths use it. */
 export const ROUTE_PORT = 80;
 
 /** A Service named nozzle-activator exists that Nozzle did not create: it is not ours to change. */
-export class RouteServiceConflictError extends Error {
+export class RouteServiceConflictError extends PermanentError {
   override readonly name = 'RouteServiceConflictError';
 }
 

@@ -20,13 +20,13 @@
  */
 import type { Kube } from '../kube/client.js';
 import type { SleepMessage } from '../messages.js';
-import { undefinedIfNotFound } from '../wake/not-found.js';
-import { readWorkload, replicasOf, type Workload } from '../wake/workloads.js';
+import { undefinedIfNotFound } from '../errors.js';
+import { readWorkload, replicasOf, type Workload } from '../kube/workloads.js';
 import { recordNotSleepingEvent, recordSleepEvent } from './event.js';
 import { exclusionOf } from './exclusion.js';
 import { incompatibleIngresses } from './ingress-compat.js';
 import { rewriteIngresses } from './ingress-rewrite.js';
-import { checkOptIn, refusalReason, type OptIn } from './opt-in.js';
+import { checkOptIn, refusalReason, type OptIn } from '../kube/opt-in.js';
 import { ensureRouteService } from './route-service.js';
 import { scaleToZero } from './scale.js';
 import { servicesSelecting } from './selectors.js';

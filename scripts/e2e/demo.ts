@@ -19,7 +19,7 @@ import { DEMO_HOST, DEMO_NAMESPACE, setUp, sleepThroughTheQueue, wakeOnFirstRequ
 import { annotations } from '../../lib/names.js';
 import { mergePatch } from '../../lib/kube/patch.js';
 
-const cli = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const run = promisify(execFile);
 const say = (text: string): void => console.log(`\n\u001b[1m${text}\u001b[0m`);
 

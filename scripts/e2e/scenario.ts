@@ -23,7 +23,7 @@ import { PodRunner } from '../testenv/pod-runner.js';
 import { applyManifests } from './manifests.js';
 import type { Timeline } from './timeline.js';
 
-const cli = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const run = promisify(execFile);
 
 export const DEMO_NAMESPACE = 'nozzle-demo';

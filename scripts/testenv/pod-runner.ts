@@ -18,7 +18,7 @@ import { makeInformer, type KubeConfig, type V1Pod, type CoreV1Api } from '@kube
 import { ManagedProcess } from './process.js';
 import { freePort } from './ports.js';
 
-const cli = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 export interface PodProcess {
   readonly pod: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { UpstreamAddresses } from '../../activator/upstream-address.js';
-import { statusOf } from '../../lib/kube/errors.js';
+import { statusOf } from '../../lib/errors.js';
 import { annotations, labels } from '../../lib/names.js';
 import { apply } from '../../scripts/testenv/kube-request.js';
 import { repoRoot } from '../support/manifests.js';

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { Agent, request } from 'undici';
-import { optIn } from '../../lib/sleep/opt-in.js';
+import { optIn } from '../../lib/kube/opt-in.js';
 import { sleepWorkload } from '../../lib/sleep/sleep.js';
 import { connectKube } from '../../lib/kube/client.js';
 import { annotations, labels } from '../../lib/names.js';

@@ -23,7 +23,6 @@ export const workerDefaults: WorkerOptions = {
   retryDelay: 200,
   retryDelayMax: 2_000,
   operationTimeout: 60_000,
-  testPause: 'none',
 };
 
 export interface RunningWorker {

@@ -112,9 +112,8 @@ test('a worker process killed between the Ingress rewrite and the scale: the red
   const before = await snapshot(kube, namespace);
   const env = { NATS_URL: nats.url, ...topologyEnv() };
 
-  const doomed = NozzleProcess.start(['worker', '--port', '0'], {
+  const doomed = NozzleProcess.startPausedWorker(['--port', '0'], {
     ...env,
-    NOZZLE_WORKER_TEST_PAUSE: 'after-ingress-rewrite',
   });
   t.teardown(() => doomed.kill('SIGKILL'));
   await doomed.waitForLog((l) => l.msg === 'consumer bound');

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1ClusterRole, V1PolicyRule } from '@kubernetes/client-node';
-import { statusOf } from '../../lib/kube/errors.js';
+import { statusOf } from '../../lib/errors.js';
 import { mergePatch } from '../../lib/kube/patch.js';
 import { encodeMessage, subjectOf, wakeMessage } from '../../lib/messages.js';
 import { applyObjects } from '../../scripts/testenv/cluster.js';

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { restoreIngresses, restoreWorkloads, stampWokeAt } from '../../lib/wake/restore.js';
 import { RestoreError } from '../../lib/wake/restore-error.js';
-import { optIn } from '../../lib/sleep/opt-in.js';
+import { optIn } from '../../lib/kube/opt-in.js';
 import { sleepWorkload } from '../../lib/sleep/sleep.js';
 import { sleepMessage } from '../../lib/messages.js';
 import { adminKube } from '../support/env.js';

@@ -69,10 +69,9 @@ test('a transient failure is retried with a delay, then dead-lettered with the l
 test('a message whose last delivery is never answered (the worker was killed) is dead-lettered, not stuck', async (t) => {
   const { nats, nc, js } = await privateQueue(t, { maxDeliver: 1 });
   const { namespace } = await createShop(kube, 'unanswered');
-  const doomed = NozzleProcess.start(['worker', '--port', '0'], {
+  const doomed = NozzleProcess.startPausedWorker(['--port', '0'], {
     NATS_URL: nats.url,
     ...topologyEnv({ ...testTopology, maxDeliver: 1 }),
-    NOZZLE_WORKER_TEST_PAUSE: 'after-ingress-rewrite',
   });
   t.teardown(() => doomed.kill('SIGKILL'));
   await doomed.waitForLog((l) => l.msg === 'consumer bound');

@@ -98,9 +98,8 @@ test('SIGTERM with an operation that cannot finish in time: handed back, and the
   const { nats, nc, js } = await privateQueue(t);
   const { namespace } = await createShop(kube, 'handback');
   const env = { NATS_URL: nats.url };
-  const stuck = NozzleProcess.start(['worker', '--port', '0'], {
+  const stuck = NozzleProcess.startPausedWorker(['--port', '0'], {
     ...env,
-    NOZZLE_WORKER_TEST_PAUSE: 'after-ingress-rewrite',
     NOZZLE_WORKER_SHUTDOWN_TIMEOUT: '1s',
   });
   t.teardown(() => stuck.kill('SIGKILL'));

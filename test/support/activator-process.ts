@@ -1,5 +1,5 @@
 /**
- * `nozzle activator` as a real child process (`node dist/lib/cli/main.js
+ * `nozzle activator` as a real child process (`node dist/cli/main.js
  * activator`), the way a pod runs it: its port and progress read from its
  * JSON log lines, its metrics from /metrics.
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const main = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
+const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 export interface LogLine {
   readonly msg?: string;

@@ -6,7 +6,8 @@ import { forwardRequestHeaders, forwardResponseHeaders } from '../../activator/h
 import { HoldSlots } from '../../activator/holds.js';
 import { routesOfIngress } from '../../activator/ingress-routes.js';
 import { isBrowserRequest, requestTarget, BadRequestTargetError } from '../../activator/request-target.js';
-import { microTime, wokeNote } from '../../activator/events.js';
+import { microTime } from '../../lib/kube/events.js';
+import { wokeNote } from '../../lib/wake/event.js';
 
 test('hop-by-hop headers and those named in Connection are not forwarded', (t) => {
   const out = forwardRequestHeaders(

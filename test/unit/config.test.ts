@@ -10,7 +10,7 @@ import {
   type Settings,
 } from '../../lib/config/settings.js';
 import { formatDuration, parseDuration, DurationError } from '../../lib/duration.js';
-import { parseFlags, FlagError } from '../../lib/cli/flags.js';
+import { parseFlags, FlagError } from '../../cli/flags.js';
 import * as groups from '../../lib/config/nozzle.js';
 
 test('durations read the way people write them and reject bare numbers', (t) => {

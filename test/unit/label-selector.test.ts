@@ -3,7 +3,7 @@ import { ConfigError, load } from '../../lib/config/settings.js';
 import { optIn as optInSettings } from '../../lib/config/nozzle.js';
 import { LabelSelectorError, parseLabelSelector } from '../../lib/kube/label-selector.js';
 import { incompatibleAnnotation, incompatibleIngresses } from '../../lib/sleep/ingress-compat.js';
-import { optIn, refusalReason } from '../../lib/sleep/opt-in.js';
+import { optIn, refusalReason } from '../../lib/kube/opt-in.js';
 
 const matches = (selector: string, labels: Record<string, string>) =>
   parseLabelSelector(selector).matches(labels);

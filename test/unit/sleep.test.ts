@@ -1,18 +1,13 @@
 import test from 'ava';
 import type { V1IngressRule, V1Service } from '@kubernetes/client-node';
-import { ApiException } from '@kubernetes/client-node';
-import { BackendsAnnotationError, mergeBackends } from '../../lib/backends.js';
+import { mergeBackends } from '../../lib/backends.js';
 import { consumerBackoff } from '../../lib/jetstream/topology.js';
-import { MessageError } from '../../lib/messages.js';
 import { exclusionOf } from '../../lib/sleep/exclusion.js';
 import { rewriteRules } from '../../lib/sleep/ingress-rewrite.js';
 import { servicesSelecting } from '../../lib/sleep/selectors.js';
 import { staleReason } from '../../lib/sleep/staleness.js';
-import { ConflictRetriesExhaustedError } from '../../lib/wake/conflict.js';
-import { RestoreError } from '../../lib/wake/restore-error.js';
 import { withOriginalBackends } from '../../lib/wake/restore.js';
-import { parseReplicasAnnotation, ReplicasAnnotationError } from '../../lib/wake/workloads.js';
-import { isPermanent, OperationTimeoutError, retryDelay } from '../../worker/failures.js';
+import { parseReplicasAnnotation, ReplicasAnnotationError } from '../../lib/kube/workloads.js';
 
 const rules: V1IngressRule[] = [
   {
@@ -127,50 +122,4 @@ test('consumer backoff: the ack wait doubling, fewer entries than max_deliver', 
   t.deepEqual(consumerBackoff(1_000, 10), [1_000, 2_000, 4_000, 8_000, 16_000]);
   t.deepEqual(consumerBackoff(1_000, 3), [1_000, 2_000]);
   t.deepEqual(consumerBackoff(1_000, 1), []);
-});
-
-test('retry delay doubles per delivery up to the maximum', (t) => {
-  t.deepEqual(
-    [1, 2, 3, 4, 10, 100].map((n) => retryDelay(n, 2_000, 30_000)),
-    [2_000, 4_000, 8_000, 16_000, 30_000, 30_000],
-  );
-});
-
-test('permanent failures are dead-lettered, transient ones retried', (t) => {
-  const api = (code: number) => new ApiException(code, 'x', '{}', {});
-  for (const err of [
-    new MessageError('v', 'x'),
-    new ReplicasAnnotationError('x'),
-    new BackendsAnnotationError('x'),
-    api(403),
-    api(422),
-    api(400),
-  ]) {
-    t.true(isPermanent(err), String(err));
-  }
-  for (const err of [
-    api(500),
-    api(503),
-    api(429),
-    api(409),
-    api(408),
-    new Error('fetch failed'),
-    new OperationTimeoutError('x'),
-    new ConflictRetriesExhaustedError('x', 5),
-  ]) {
-    t.false(isPermanent(err), String(err));
-  }
-  t.true(isPermanent(new RestoreError('ns', [], [{ object: 'a', error: api(403) }])));
-  t.false(
-    isPermanent(
-      new RestoreError(
-        'ns',
-        [],
-        [
-          { object: 'a', error: api(403) },
-          { object: 'b', error: api(503) },
-        ],
-      ),
-    ),
-  );
 });

@@ -6,6 +6,7 @@ import type { V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
 import { mergePatch } from '../kube/patch.js';
 import { FIELD_MANAGER, annotations } from '../names.js';
+import { PermanentError } from '../errors.js';
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
@@ -46,7 +47,7 @@ export function mergePatchWorkload(
       );
 }
 
-export class ReplicasAnnotationError extends Error {
+export class ReplicasAnnotationError extends PermanentError {
   override readonly name = 'ReplicasAnnotationError';
 }
 

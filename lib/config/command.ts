@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { Settings, Values } from '../config/settings.js';
+import type { Settings, Values } from './settings.js';
 
 /** A `nozzle <name>` subcommand: its settings and what it runs. */
 export interface Command<S extends Settings = Settings> {

@@ -8,6 +8,7 @@
  */
 import type { V1Namespace } from '@kubernetes/client-node';
 import { parseLabelSelector, type LabelSelector } from '../kube/label-selector.js';
+import { PermanentError } from '../errors.js';
 
 export interface OptIn {
   readonly selector: LabelSelector;
@@ -19,7 +20,7 @@ export function optIn(selector: string, systemNamespace: string): OptIn {
 }
 
 /** A message for a namespace Nozzle may not touch: refused, never retried. */
-export class NamespaceRefusedError extends Error {
+export class NamespaceRefusedError extends PermanentError {
   override readonly name = 'NamespaceRefusedError';
 }
 

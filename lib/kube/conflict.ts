@@ -1,5 +1,4 @@
-import { isConflict } from '../kube/errors.js';
-import { undefinedIfNotFound } from './not-found.js';
+import { isConflict, undefinedIfNotFound } from '../errors.js';
 
 /** The object kept changing under us: every attempt got 409. Transient; a later delivery may succeed. */
 export class ConflictRetriesExhaustedError extends Error {

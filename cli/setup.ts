@@ -1,7 +1,7 @@
-import { defineCommand } from '../cli/command.js';
-import { nats, stream } from '../config/nozzle.js';
-import { connectNats } from './connect.js';
-import { ensureTopology } from './topology.js';
+import { defineCommand } from '../lib/config/command.js';
+import { nats, stream } from '../lib/config/nozzle.js';
+import { connectNats } from '../lib/jetstream/connect.js';
+import { ensureTopology } from '../lib/jetstream/topology.js';
 
 export default defineCommand({
   summary:

@@ -1,10 +1,10 @@
-#!/usr/bin/env node
+/** `nozzle <command>`: parses flags and settings, then runs the command until a signal stops it. */
 import { readFileSync } from 'node:fs';
-import { createLogger } from '../log.js';
-import { common } from '../config/nozzle.js';
-import { ConfigError, describe, load } from '../config/settings.js';
+import { createLogger } from '../lib/log.js';
+import { common } from '../lib/config/nozzle.js';
+import { ConfigError, describe, load } from '../lib/config/settings.js';
 import { commands } from './commands.js';
-import type { Command } from './command.js';
+import type { Command } from '../lib/config/command.js';
 import { FlagError, parseFlags } from './flags.js';
 
 async function usage(): Promise<string> {
@@ -40,20 +40,23 @@ function help(name: string, command: Command): string {
   ].join('\n');
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  available: Record<string, () => Promise<Command>> = commands,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(await usage());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       version: string;
     };
     console.log(pkg.version);
     return 0;
   }
-  const loadCommand = commands[name];
+  const loadCommand = available[name];
   if (!loadCommand) {
     console.error(`nozzle: unknown command "${name}"\n\n${await usage()}`);
     return 2;
@@ -106,5 +109,3 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));
