@@ -16,7 +16,7 @@ import { createActivatorMetrics, type ActivatorMetrics } from './metrics.js';
 import { ActivatorServer } from './server.js';
 import { UpstreamAddresses } from './upstream-address.js';
 import { Upstreams } from './upstream.js';
-import { WakeCoordinator } from './wakes.js';
+import { WakeCoordinator } from './wake-coordinator.js';
 
 export type ActivatorConfig = Values<typeof activatorSettings>;
 
@@ -109,7 +109,7 @@ export class Activator {
       },
     });
     const server = new ActivatorServer(handler, log, {
-      host: config.host,
+      host: config.listenAddress,
       port: config.port,
       requestTimeoutMs: config.readinessTimeout + config.upstreamTimeout,
     });

@@ -34,7 +34,7 @@ import type { UpstreamAddresses } from './upstream-address.js';
 import { forwardUpgrade, rawReply } from './upgrade.js';
 import { ClientGoneError, UpstreamError, type Upstreams } from './upstream.js';
 import { WakeAbortedError, WakeFailedError } from './wake.js';
-import type { WakeCoordinator } from './wakes.js';
+import type { WakeCoordinator } from './wake-coordinator.js';
 import { describeError } from '../lib/errors.js';
 
 export const STATUS_PATH = `${ACTIVATOR_PREFIX}status`;

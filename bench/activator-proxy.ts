@@ -63,7 +63,7 @@ async function startActivator(
   const child = spawn(node, [...ACTIVATOR_NODE_FLAGS, join(dist, 'cli/main.js'), 'activator'], {
     env: {
       ...process.env,
-      NOZZLE_ACTIVATOR_HOST: '127.0.0.1',
+      NOZZLE_ACTIVATOR_LISTEN_ADDRESS: '127.0.0.1',
       NOZZLE_ACTIVATOR_PORT: '0',
       NOZZLE_WAKE_GRACE: '1h',
       NOZZLE_DEV_UPSTREAM_OVERRIDES: `${namespace}/web=127.0.0.1:${backendPort}`,

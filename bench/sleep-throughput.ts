@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       const worker = new Worker(workerConnection, kube, pino({ level: 'silent' }), workerMetrics(registry), {
         concurrency,
         shutdownTimeout: 30_000,
-        activatorHost: 'nozzle-activator.nozzle-system.svc.cluster.local',
+        activatorService: 'nozzle-activator.nozzle-system.svc.cluster.local',
         namespaceSelector: 'nozzle=true',
         systemNamespace: 'nozzle-system',
         retryDelay: 200,

@@ -36,7 +36,7 @@ export function workerCommand(afterStep?: SleepHook) {
       const worker = new Worker(nc, kube, log, workerMetrics(registry), {
         concurrency: config.concurrency,
         shutdownTimeout: config.shutdownTimeout,
-        activatorHost: config.activatorService,
+        activatorService: config.activatorService,
         namespaceSelector: config.namespaceSelector,
         systemNamespace: config.systemNamespace,
         retryDelay: config.retryDelay,

@@ -24,7 +24,7 @@ export interface HandlerContext {
   readonly js: JetStreamClient;
   readonly log: Logger;
   readonly metrics: WorkerMetrics;
-  readonly activatorHost: string;
+  readonly activatorService: string;
   readonly optIn: OptIn;
   readonly retryDelay: number;
   readonly retryDelayMax: number;
@@ -63,7 +63,7 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
     try {
       const result = await withTimeout(
         runOperation(ctx.kube, message, {
-          activatorHost: ctx.activatorHost,
+          activatorService: ctx.activatorService,
           optIn: ctx.optIn,
           afterStep: (step, detail) => afterStep(msg, ctx, log, step, detail),
           onEventError: (err) =>

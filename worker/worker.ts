@@ -35,7 +35,7 @@ import type { SleepHook } from './handle.js';
 export interface WorkerOptions {
   readonly concurrency: number;
   readonly shutdownTimeout: number;
-  readonly activatorHost: string;
+  readonly activatorService: string;
   /** NOZZLE_NAMESPACE_SELECTOR: messages for namespaces it does not select are refused. */
   readonly namespaceSelector: string;
   /** NOZZLE_SYSTEM_NAMESPACE: always refused. */
@@ -139,7 +139,7 @@ export class Worker {
           js,
           log: this.#log,
           metrics: this.#metrics,
-          activatorHost: this.#options.activatorHost,
+          activatorService: this.#options.activatorService,
           optIn: this.#optIn,
           retryDelay: this.#options.retryDelay,
           retryDelayMax: this.#options.retryDelayMax,

@@ -198,9 +198,9 @@ export const activator = {
     min: 1_000,
     doc: 'on SIGTERM, how long held and in-flight requests may take to finish',
   }),
-  host: string({
-    env: 'NOZZLE_ACTIVATOR_HOST',
-    flag: '--host',
+  listenAddress: string({
+    env: 'NOZZLE_ACTIVATOR_LISTEN_ADDRESS',
+    flag: '--listen-address',
     default: '0.0.0.0',
     doc: 'address the activator listens on (0.0.0.0 for all IPv4 interfaces, :: for all interfaces)',
   }),

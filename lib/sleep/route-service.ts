@@ -16,7 +16,7 @@ export class RouteServiceConflictError extends PermanentError {
 
 /**
  * Ensures the `nozzle-activator` Service in `namespace`: an ExternalName to
- * the activator (`activatorHost`), which rewritten Ingress paths target.
+ * the activator (`activatorService`), which rewritten Ingress paths target.
  * Ingress backends must be Services of their own namespace, hence one per
  * sleeping namespace. Left in place after a wake: it costs nothing and the
  * next sleep needs it again.
@@ -24,9 +24,9 @@ export class RouteServiceConflictError extends PermanentError {
 export async function ensureRouteService(
   kube: Kube,
   namespace: string,
-  activatorHost: string,
+  activatorService: string,
 ): Promise<void> {
-  const desired = routeService(activatorHost);
+  const desired = routeService(activatorService);
   const existing = await kube.core
     .readNamespacedService({ namespace, name: ROUTE_SERVICE })
     .catch(undefinedIfNotFound);
@@ -36,7 +36,7 @@ export async function ensureRouteService(
       return;
     } catch (err) {
       if (!isConflict(err)) throw err; // 409 AlreadyExists: another worker created it a moment ago
-      return ensureRouteService(kube, namespace, activatorHost);
+      return ensureRouteService(kube, namespace, activatorService);
     }
   }
   if (existing.metadata?.labels?.[labels.managed] !== 'true') {
@@ -46,7 +46,7 @@ export async function ensureRouteService(
   }
   if (
     existing.spec?.type === 'ExternalName' &&
-    existing.spec.externalName === activatorHost &&
+    existing.spec.externalName === activatorService &&
     existing.spec.ports?.some((p) => p.port === ROUTE_PORT)
   ) {
     return;
@@ -57,13 +57,13 @@ export async function ensureRouteService(
       namespace,
       name: ROUTE_SERVICE,
       fieldManager: FIELD_MANAGER,
-      body: { spec: { type: 'ExternalName', externalName: activatorHost, ports: desired.spec?.ports } },
+      body: { spec: { type: 'ExternalName', externalName: activatorService, ports: desired.spec?.ports } },
     },
     mergePatch,
   );
 }
 
-function routeService(activatorHost: string): V1Service {
+function routeService(activatorService: string): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -76,7 +76,7 @@ function routeService(activatorHost: string): V1Service {
     },
     spec: {
       type: 'ExternalName',
-      externalName: activatorHost,
+      externalName: activatorService,
       ports: [{ name: 'http', port: ROUTE_PORT, targetPort: ROUTE_PORT, protocol: 'TCP' }],
     },
   };

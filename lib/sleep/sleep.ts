@@ -37,7 +37,7 @@ export type SleepStep = 'route-service' | 'ingress-rewrite' | 'scale';
 
 export interface SleepOptions {
   /** In-cluster DNS name of the activator Service. */
-  readonly activatorHost: string;
+  readonly activatorService: string;
   /** The namespaces the worker may act on; any other is refused (NamespaceRefusedError). */
   readonly optIn: OptIn;
   /** Called after each step: the worker extends the message's ack deadline here. */
@@ -101,7 +101,7 @@ export async function sleepWorkload(
     return { outcome: 'skipped', reason };
   }
 
-  await ensureRouteService(kube, namespace, options.activatorHost);
+  await ensureRouteService(kube, namespace, options.activatorService);
   await options.afterStep?.('route-service', {});
 
   const ingresses = await rewriteIngresses(kube, namespace, services, listedIngresses);

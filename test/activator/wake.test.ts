@@ -41,7 +41,7 @@ test('200 API requests and a browser share one wake; every request is answered o
       kube,
       { v: 1, op: 'sleep', namespace, workload: { kind: 'Deployment', name: app.name }, reason: 'test', at },
       {
-        activatorHost: 'nozzle-activator.nozzle-system.svc.cluster.local',
+        activatorService: 'nozzle-activator.nozzle-system.svc.cluster.local',
         optIn: optIn('nozzle=true', 'nozzle-system'),
       },
     );

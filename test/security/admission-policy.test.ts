@@ -176,7 +176,7 @@ test("Nozzle's own sleep and wake pass the policies, under the worker's and the 
       { kind: 'StatefulSet', name: 'db' },
     ] as const) {
       const outcome = await sleepWorkload(asWorker(), sleepMessage(namespace, workload), {
-        activatorHost: ACTIVATOR_HOST,
+        activatorService: ACTIVATOR_HOST,
         optIn: OPT_IN,
         onEventError: (err) => t.fail(describeError(err)),
       });
@@ -238,7 +238,7 @@ test('what RBAC allows but Nozzle never does is refused by the policies', async 
     asWorker(),
     sleepMessage(namespace, { kind: 'Deployment', name: 'web' }),
     {
-      activatorHost: ACTIVATOR_HOST,
+      activatorService: ACTIVATOR_HOST,
       optIn: OPT_IN,
     },
   );

@@ -14,7 +14,7 @@ import { adminKube } from '../support/env.js';
 import { createShop, snapshot } from './fixtures.js';
 
 const kube = adminKube();
-const activatorHost = 'nozzle-activator.nozzle-system.svc.cluster.local';
+const activatorService = 'nozzle-activator.nozzle-system.svc.cluster.local';
 const optedIn = optIn('nozzle=true', 'nozzle-system');
 
 async function sleepingShop(prefix: string) {
@@ -26,7 +26,7 @@ async function sleepingShop(prefix: string) {
     ['StatefulSet', 'db'],
   ] as const) {
     const result = await sleepWorkload(kube, sleepMessage(shop.namespace, { kind, name }), {
-      activatorHost,
+      activatorService,
       optIn: optedIn,
     });
     if (result.outcome !== 'slept') throw new Error(`${name} did not sleep: ${JSON.stringify(result)}`);

@@ -42,7 +42,7 @@ export async function spawnActivator(env: Record<string, string>): Promise<Activ
   const child = spawn(process.execPath, [main, 'activator'], {
     env: {
       ...process.env,
-      NOZZLE_ACTIVATOR_HOST: '127.0.0.1',
+      NOZZLE_ACTIVATOR_LISTEN_ADDRESS: '127.0.0.1',
       NOZZLE_ACTIVATOR_PORT: '0',
       LOG_LEVEL: 'info',
       ...env,

@@ -318,7 +318,7 @@ const silent = pino({ level: process.env.NOZZLE_TEST_LOG_LEVEL ?? 'silent' });
 
 export function activatorConfig(overrides: Partial<ActivatorConfig> = {}): ActivatorConfig {
   const defaults = load(activatorSettings, { env: {}, flags: new Map() });
-  return { ...defaults, host: '127.0.0.1', port: 0, ...overrides };
+  return { ...defaults, listenAddress: '127.0.0.1', port: 0, ...overrides };
 }
 
 /** An activator in this process, as `nozzle activator` would run it; synced before it resolves. */
