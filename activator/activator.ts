@@ -5,7 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Values } from '../lib/config/settings.js';
-import type { activator as activatorSettings } from '../lib/config/nozzle.js';
+import type { activatorSettings } from './settings.js';
 import type { Kube } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
 import { createRegistry } from '../lib/observability/metrics.js';

@@ -23,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { adminKube, uniqueName } from '../test/support/env.js';
-import { createAwakeNamespace, makeReady, sleepDirectly, type AppSpec } from '../test/support/activator.js';
+import { createAwakeNamespace, makeReady, sleepApps, type AppSpec } from '../test/support/activator.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = [1, 50];
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
   const namespace = NAMESPACE;
   const apps: AppSpec[] = [{ name: 'web', replicas: 1 }];
   await createAwakeNamespace(kube, namespace, HOST, apps);
-  await sleepDirectly(kube, namespace, apps);
+  await sleepApps(kube, namespace, apps);
 
   const results: Result[] = [];
   const backend = await startBackend();

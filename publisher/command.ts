@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream } from '@nats-io/jetstream';
 import { defineCommand } from '../lib/config/command.js';
-import { nats, optIn, publisher, stream } from '../lib/config/nozzle.js';
+import { nats, optIn, stream } from '../lib/config/nozzle.js';
+import { publisherSettings as publisher } from './settings.js';
 import { formatDuration } from '../lib/duration.js';
 import { connectNats } from '../lib/jetstream/connect.js';
 import { ensureTopology } from '../lib/jetstream/topology.js';

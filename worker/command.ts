@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { defineCommand } from '../lib/config/command.js';
-import { nats, optIn, worker as workerSettings } from '../lib/config/nozzle.js';
+import { nats, optIn } from '../lib/config/nozzle.js';
+import { workerSettings } from './settings.js';
 import { ConfigError } from '../lib/config/settings.js';
 import { formatDuration } from '../lib/duration.js';
 import { connectNats } from '../lib/jetstream/connect.js';

@@ -7,7 +7,7 @@
  * (dead-lettered as invalid, never carried out).
  */
 import type { V1Namespace } from '@kubernetes/client-node';
-import { parseLabelSelector, type LabelSelector } from '../kube/label-selector.js';
+import { parseLabelSelector, type LabelSelector } from './label-selector.js';
 import { PermanentError } from '../errors.js';
 
 export interface OptIn {

@@ -3,8 +3,8 @@
  * puts to sleep. Both have spec.replicas, spec.selector and a pod template.
  */
 import type { V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
-import type { Kube } from '../kube/client.js';
-import { mergePatch } from '../kube/patch.js';
+import type { Kube } from './client.js';
+import { mergePatch } from './patch.js';
 import { FIELD_MANAGER, annotations } from '../names.js';
 import { PermanentError } from '../errors.js';
 

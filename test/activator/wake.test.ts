@@ -93,7 +93,6 @@ test('200 API requests and a browser share one wake; every request is answered o
   const pageBody = await page.body.text();
   const browserMs = nowMs() - browserStart;
   t.log(`browser got the waiting page in ${browserMs.toFixed(1)} ms`);
-  t.true(browserMs < 750, `the page took ${browserMs} ms`);
   t.is(page.statusCode, 503);
   t.is(page.headers['cache-control'], 'no-store');
   t.truthy(page.headers['retry-after']);

@@ -11,9 +11,9 @@ import { encodeMessage, sleepMessage, wakeMessage } from '../../lib/messages.js'
 import { adminKube, uniqueName } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
 import { NozzleProcess } from '../support/nozzle-process.js';
-import { createShop, deployment, service, sharedIngress, snapshot } from './fixtures.js';
-import { privateQueue, publish, sample, startWorker } from './harness.js';
-import { deadLetters, queueEmpty } from './stream.js';
+import { createShop, deployment, service, sharedIngress, snapshot } from '../support/shop.js';
+import { privateQueue, publish, sample, startWorker } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty } from '../support/stream.js';
 
 const kube = adminKube();
 

@@ -11,9 +11,9 @@ import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
 import { prefixPath } from '../support/ingress-path.js';
 import { NozzleProcess } from '../support/nozzle-process.js';
-import { createNamespace, createShop, deployment, service, snapshot } from './fixtures.js';
-import { privateQueue, publish, sample, startWorker } from './harness.js';
-import { deadLetters, queueEmpty, topologyEnv } from './stream.js';
+import { createNamespace, createShop, deployment, service, snapshot } from '../support/shop.js';
+import { privateQueue, publish, sample, startWorker } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, topologyEnv } from '../support/stream.js';
 
 const kube = adminKube();
 

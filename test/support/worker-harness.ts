@@ -9,8 +9,8 @@ import { workerMetrics } from '../../worker/metrics.js';
 import { Worker, type WorkerOptions } from '../../worker/worker.js';
 import type { TopologySettings } from '../../lib/jetstream/topology.js';
 import { decisionId, encodeMessage, subjectOf, type NozzleMessage } from '../../lib/messages.js';
-import type { LogLine } from '../support/nozzle-process.js';
-import { startPrivateNats, type PrivateNats } from '../support/private-nats.js';
+import type { LogLine } from './nozzle-process.js';
+import { startPrivateNats, type PrivateNats } from './private-nats.js';
 import { setupTopology } from './stream.js';
 
 export const workerDefaults: WorkerOptions = {

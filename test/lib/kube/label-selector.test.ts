@@ -1,9 +1,9 @@
 import test from 'ava';
-import { ConfigError, load } from '../../lib/config/settings.js';
-import { optIn as optInSettings } from '../../lib/config/nozzle.js';
-import { LabelSelectorError, parseLabelSelector } from '../../lib/kube/label-selector.js';
-import { incompatibleAnnotation, incompatibleIngresses } from '../../lib/sleep/ingress-compat.js';
-import { optIn, refusalReason } from '../../lib/kube/opt-in.js';
+import { ConfigError, load } from '../../../lib/config/settings.js';
+import { optIn as optInSettings } from '../../../lib/config/nozzle.js';
+import { LabelSelectorError, parseLabelSelector } from '../../../lib/kube/label-selector.js';
+import { incompatibleAnnotation, incompatibleIngresses } from '../../../lib/sleep/ingress-compat.js';
+import { optIn, refusalReason } from '../../../lib/kube/opt-in.js';
 
 const matches = (selector: string, labels: Record<string, string>) =>
   parseLabelSelector(selector).matches(labels);

@@ -6,8 +6,8 @@
 import test from 'ava';
 import { VersionApi, type V1Deployment } from '@kubernetes/client-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { mergePatch, serverSideApply } from '../lib/kube/patch.js';
-import { statusOf } from '../lib/errors.js';
+import { mergePatch, serverSideApply } from '../../lib/kube/patch.js';
+import { statusOf } from '../../lib/errors.js';
 import {
   adminKube,
   adminKubeConfig,
@@ -17,7 +17,7 @@ import {
   requireEnv,
   serviceAccountToken,
   uniqueName,
-} from './support/env.js';
+} from '../support/env.js';
 
 const kube = adminKube();
 

@@ -14,9 +14,9 @@ import { freePort } from '../../scripts/testenv/ports.js';
 import { adminKube } from '../support/env.js';
 import { writeKubeconfig } from '../support/kubeconfig-file.js';
 import { NozzleProcess, type LogLine } from '../support/nozzle-process.js';
-import { deployment, statefulSet } from './fixtures.js';
-import { privateQueue } from './harness.js';
-import { topologyEnv } from './stream.js';
+import { deployment, statefulSet } from '../support/shop.js';
+import { privateQueue } from '../support/worker-harness.js';
+import { topologyEnv } from '../support/stream.js';
 import { uniqueName } from '../support/env.js';
 
 const kube = adminKube();

@@ -8,13 +8,13 @@
  */
 import test from 'ava';
 import type { V1Ingress } from '@kubernetes/client-node';
-import { sleepMessage } from '../../lib/messages.js';
-import { ROUTE_SERVICE, annotations } from '../../lib/names.js';
-import { adminKube } from '../support/env.js';
-import { eventually } from '../support/eventually.js';
-import { createNamespace, deployment, service, snapshot } from './fixtures.js';
-import { privateQueue, publish, sample, startWorker } from './harness.js';
-import { deadLetters, queueEmpty } from './stream.js';
+import { sleepMessage } from '../../../lib/messages.js';
+import { ROUTE_SERVICE, annotations } from '../../../lib/names.js';
+import { adminKube } from '../../support/env.js';
+import { eventually } from '../../support/eventually.js';
+import { createNamespace, deployment, service, snapshot } from '../../support/shop.js';
+import { privateQueue, publish, sample, startWorker } from '../../support/worker-harness.js';
+import { deadLetters, queueEmpty } from '../../support/stream.js';
 
 const kube = adminKube();
 const nginx = (name: string) => `nginx.ingress.kubernetes.io/${name}`;

@@ -9,9 +9,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { sleepMessage, encodeMessage } from '../../lib/messages.js';
 import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
-import { createShop } from './fixtures.js';
-import { privateQueue, publish, sample, startWorker } from './harness.js';
-import { deadLetters, queueEmpty, queueState } from './stream.js';
+import { createShop } from '../support/shop.js';
+import { privateQueue, publish, sample, startWorker } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, queueState } from '../support/stream.js';
 
 const kube = adminKube();
 

@@ -1,13 +1,13 @@
 import test from 'ava';
 import type { V1IngressRule, V1Service } from '@kubernetes/client-node';
-import { mergeBackends } from '../../lib/backends.js';
-import { consumerBackoff } from '../../lib/jetstream/topology.js';
-import { exclusionOf } from '../../lib/sleep/exclusion.js';
-import { rewriteRules } from '../../lib/sleep/ingress-rewrite.js';
-import { servicesSelecting } from '../../lib/sleep/selectors.js';
-import { staleReason } from '../../lib/sleep/staleness.js';
-import { withOriginalBackends } from '../../lib/wake/restore.js';
-import { parseReplicasAnnotation, ReplicasAnnotationError } from '../../lib/kube/workloads.js';
+import { mergeBackends } from '../../../lib/backends.js';
+import { consumerBackoff } from '../../../lib/jetstream/topology.js';
+import { exclusionOf } from '../../../lib/sleep/exclusion.js';
+import { rewriteRules } from '../../../lib/sleep/ingress-rewrite.js';
+import { servicesSelecting } from '../../../lib/sleep/selectors.js';
+import { staleReason } from '../../../lib/sleep/staleness.js';
+import { withOriginalBackends } from '../../../lib/wake/restore.js';
+import { parseReplicasAnnotation, ReplicasAnnotationError } from '../../../lib/kube/workloads.js';
 
 const rules: V1IngressRule[] = [
   {

@@ -29,7 +29,7 @@ import { parseManifests } from '../../scripts/testenv/yaml.js';
 import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
 import { repoRoot } from '../support/manifests.js';
-import { createNamespace, createShop, snapshot } from '../sleep/fixtures.js';
+import { createNamespace, createShop, snapshot } from '../support/shop.js';
 
 const kube = adminKube();
 const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);

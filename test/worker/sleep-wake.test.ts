@@ -13,9 +13,9 @@ import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
 import { NozzleProcess } from '../support/nozzle-process.js';
 import { startPrivateNats, type PrivateNats } from '../support/private-nats.js';
-import { createShop, snapshot } from './fixtures.js';
-import { sample } from './harness.js';
-import { deadLetters, queueEmpty, topologyEnv } from './stream.js';
+import { createShop, snapshot } from '../support/shop.js';
+import { sample } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, topologyEnv } from '../support/stream.js';
 
 const kube = adminKube();
 let nats: PrivateNats;

@@ -12,9 +12,9 @@ import { freePort } from '../../scripts/testenv/ports.js';
 import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
 import { NozzleProcess } from '../support/nozzle-process.js';
-import { createShop } from './fixtures.js';
-import { privateQueue, publish, sample, startWorker } from './harness.js';
-import { deadLetters, queueEmpty, queueState, topologyEnv, testTopology } from './stream.js';
+import { createShop } from '../support/shop.js';
+import { privateQueue, publish, sample, startWorker } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, queueState, topologyEnv, testTopology } from '../support/stream.js';
 
 const kube = adminKube();
 

@@ -5,7 +5,7 @@
  */
 import type { V1Deployment, V1Ingress, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { Kube } from '../../lib/kube/client.js';
-import { uniqueName } from '../support/env.js';
+import { uniqueName } from './env.js';
 
 export interface Shop {
   readonly namespace: string;

@@ -15,9 +15,9 @@ import { writeKubeconfig } from '../support/kubeconfig-file.js';
 import { NozzleProcess, type LogLine } from '../support/nozzle-process.js';
 import { startPrivateNats } from '../support/private-nats.js';
 import { SlowProxy } from '../support/slow-proxy.js';
-import { createShop } from './fixtures.js';
-import { privateQueue, publish } from './harness.js';
-import { deadLetters, queueEmpty, topologyEnv } from './stream.js';
+import { createShop } from '../support/shop.js';
+import { privateQueue, publish } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, topologyEnv } from '../support/stream.js';
 
 const kube = adminKube();
 const dir = mkdtempSync(join(tmpdir(), 'nozzle-lifecycle-'));

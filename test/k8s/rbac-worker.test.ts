@@ -20,9 +20,9 @@ import { eventually } from '../support/eventually.js';
 import { writeKubeconfig } from '../support/kubeconfig-file.js';
 import { repoRoot } from '../support/manifests.js';
 import { NozzleProcess } from '../support/nozzle-process.js';
-import { createShop, snapshot } from './fixtures.js';
-import { privateQueue } from './harness.js';
-import { deadLetters, queueEmpty, topologyEnv } from './stream.js';
+import { createShop, snapshot } from '../support/shop.js';
+import { privateQueue } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, topologyEnv } from '../support/stream.js';
 
 const kube = adminKube();
 const manifest = (file: string) => parseManifests(readFileSync(join(repoRoot, 'k8s', file), 'utf8'));

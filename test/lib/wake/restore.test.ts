@@ -5,13 +5,13 @@
  * exactly one caller, and the others see it done.
  */
 import test from 'ava';
-import { restoreIngresses, restoreWorkloads, stampWokeAt } from '../../lib/wake/restore.js';
-import { RestoreError } from '../../lib/wake/restore-error.js';
-import { optIn } from '../../lib/kube/opt-in.js';
-import { sleepWorkload } from '../../lib/sleep/sleep.js';
-import { sleepMessage } from '../../lib/messages.js';
-import { adminKube } from '../support/env.js';
-import { createShop, snapshot } from './fixtures.js';
+import { restoreIngresses, restoreWorkloads, stampWokeAt } from '../../../lib/wake/restore.js';
+import { RestoreError } from '../../../lib/wake/restore-error.js';
+import { optIn } from '../../../lib/kube/opt-in.js';
+import { sleepWorkload } from '../../../lib/sleep/sleep.js';
+import { sleepMessage } from '../../../lib/messages.js';
+import { adminKube } from '../../support/env.js';
+import { createShop, snapshot } from '../../support/shop.js';
 
 const kube = adminKube();
 const activatorService = 'nozzle-activator.nozzle-system.svc.cluster.local';

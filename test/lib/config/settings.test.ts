@@ -8,10 +8,10 @@ import {
   oneOf,
   url,
   type Settings,
-} from '../../lib/config/settings.js';
-import { formatDuration, parseDuration, DurationError } from '../../lib/duration.js';
-import { parseFlags, FlagError } from '../../cli/flags.js';
-import * as groups from '../../lib/config/nozzle.js';
+} from '../../../lib/config/settings.js';
+import { formatDuration, parseDuration, DurationError } from '../../../lib/duration.js';
+import { parseFlags, FlagError } from '../../../cli/flags.js';
+import { groups } from '../../../cli/settings.js';
 
 test('durations read the way people write them and reject bare numbers', (t) => {
   t.is(parseDuration('250ms'), 250);

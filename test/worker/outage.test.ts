@@ -11,9 +11,9 @@ import { sleepMessage } from '../../lib/messages.js';
 import { startPrivateApiServer } from '../support/private-apiserver.js';
 import { eventually } from '../support/eventually.js';
 import { prefixPath } from '../support/ingress-path.js';
-import { createNamespace, deployment, service, snapshot } from './fixtures.js';
-import { privateQueue, publish, startWorker } from './harness.js';
-import { deadLetters, queueEmpty, queueState, testTopology } from './stream.js';
+import { createNamespace, deployment, service, snapshot } from '../support/shop.js';
+import { privateQueue, publish, startWorker } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, queueState, testTopology } from '../support/stream.js';
 
 const OUTAGE_MS = 4_000;
 
