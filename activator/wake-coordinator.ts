@@ -6,16 +6,26 @@
  * arrive through a stale ingress configuration are forwarded at once.
  */
 import type { Logger } from '../lib/log.js';
-import { Wake, type WakeDeps } from './wake.js';
+import type { Wake } from './wake.js';
 
-export class WakeCoordinator {
-  private readonly wakes = new Map<string, Wake>();
+/** What the coordinator needs of a wake (tests give it fakes). */
+export type CoordinatedWake = Pick<Wake, 'state' | 'done' | 'close'>;
+
+export interface CoordinatorDeps<W extends CoordinatedWake> {
+  readonly wakeGraceMs: number;
+  readonly log: Logger;
+  /** Starts one wake of the namespace (activator.ts: `new Wake(...)`). */
+  readonly start: (namespace: string) => W;
+}
+
+export class WakeCoordinator<W extends CoordinatedWake = Wake> {
+  private readonly wakes = new Map<string, W>();
   private readonly expiry = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
-  constructor(private readonly deps: WakeDeps & { readonly wakeGraceMs: number; readonly log: Logger }) {}
+  constructor(private readonly deps: CoordinatorDeps<W>) {}
 
-  get(namespace: string): Wake | undefined {
+  get(namespace: string): W | undefined {
     return this.wakes.get(namespace);
   }
 
@@ -23,12 +33,12 @@ export class WakeCoordinator {
    * The namespace's wake: the one in progress, or a new one. A failed wake is
    * started again only when `retryFailed` (a request, not a status poll).
    */
-  wake(namespace: string, options: { retryFailed: boolean }): Wake {
+  wake(namespace: string, options: { retryFailed: boolean }): W {
     const current = this.wakes.get(namespace);
     if (current && (current.state !== 'failed' || !options.retryFailed)) return current;
     if (this.closed) throw new Error('the activator is shutting down');
     clearTimeout(this.expiry.get(namespace));
-    const wake = new Wake(namespace, this.deps);
+    const wake = this.deps.start(namespace);
     this.wakes.set(namespace, wake);
     this.deps.log.info({ namespace }, 'waking');
     void wake.done.then(() => this.expire(namespace, wake));
@@ -56,7 +66,7 @@ export class WakeCoordinator {
     this.wakes.clear();
   }
 
-  private expire(namespace: string, wake: Wake): void {
+  private expire(namespace: string, wake: W): void {
     if (wake.state !== 'ready' || this.closed) return; // failed wakes stay until retried
     const timer = setTimeout(() => {
       if (this.wakes.get(namespace) === wake) this.wakes.delete(namespace);
