@@ -9,6 +9,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY cli cli
 COPY lib lib
 COPY worker worker
 COPY publisher publisher
@@ -33,4 +34,4 @@ USER 1000:1000
 # Node runs as PID 1. PID 1 gets no default signal handlers, so nozzle
 # installs its own for SIGTERM/SIGINT (graceful shutdown), and it starts no
 # child processes that would need reaping: no init process is needed.
-ENTRYPOINT ["node", "/app/dist/lib/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]

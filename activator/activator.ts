@@ -5,7 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Values } from '../lib/config/settings.js';
-import type { activator as activatorSettings } from '../lib/config/nozzle.js';
+import type { activatorSettings } from './settings.js';
 import type { Kube } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
 import { createRegistry } from '../lib/observability/metrics.js';
@@ -16,7 +16,8 @@ import { createActivatorMetrics, type ActivatorMetrics } from './metrics.js';
 import { ActivatorServer } from './server.js';
 import { UpstreamAddresses } from './upstream-address.js';
 import { Upstreams } from './upstream.js';
-import { WakeCoordinator } from './wakes.js';
+import { WakeCoordinator } from './wake-coordinator.js';
+import { Wake } from './wake.js';
 
 export type ActivatorConfig = Values<typeof activatorSettings>;
 
@@ -46,14 +47,19 @@ export class Activator {
     const registry = options.registry ?? createRegistry('activator');
     const metrics = createActivatorMetrics(registry);
     // The coordinator and the index refer to each other through callbacks that run later.
+    const wakeLog = log.child({ part: 'wake' });
     const wakes: WakeCoordinator = new WakeCoordinator({
-      kube,
-      config: kube.config,
-      log: log.child({ part: 'wake' }),
-      metrics,
-      readinessTimeoutMs: config.readinessTimeout,
+      log: wakeLog,
       wakeGraceMs: config.wakeGrace,
-      servicesOf: (namespace) => index.servicesOf(namespace),
+      start: (namespace) =>
+        new Wake(namespace, {
+          kube,
+          config: kube.config,
+          log: wakeLog,
+          metrics,
+          readinessTimeoutMs: config.readinessTimeout,
+          servicesOf: (ns) => index.servicesOf(ns),
+        }),
     });
     const index: IngressIndex = new IngressIndex({
       kube,
@@ -109,7 +115,7 @@ export class Activator {
       },
     });
     const server = new ActivatorServer(handler, log, {
-      host: config.host,
+      host: config.listenAddress,
       port: config.port,
       requestTimeoutMs: config.readinessTimeout + config.upstreamTimeout,
     });

@@ -1,7 +1,7 @@
 /** `nozzle activator`: the wake path's HTTP server. */
 import { once } from 'node:events';
-import { defineCommand } from '../lib/cli/command.js';
-import { activator } from '../lib/config/nozzle.js';
+import { defineCommand } from '../lib/config/command.js';
+import { activatorSettings as activator } from './settings.js';
 import { connectKube } from '../lib/kube/client.js';
 import { Activator } from './activator.js';
 

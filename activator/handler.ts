@@ -34,7 +34,8 @@ import type { UpstreamAddresses } from './upstream-address.js';
 import { forwardUpgrade, rawReply } from './upgrade.js';
 import { ClientGoneError, UpstreamError, type Upstreams } from './upstream.js';
 import { WakeAbortedError, WakeFailedError } from './wake.js';
-import type { WakeCoordinator } from './wakes.js';
+import type { WakeCoordinator } from './wake-coordinator.js';
+import { describeError } from '../lib/errors.js';
 
 export const STATUS_PATH = `${ACTIVATOR_PREFIX}status`;
 
@@ -131,7 +132,7 @@ export class RequestHandler {
         socket,
         502,
         'Bad Gateway',
-        `${JSON.stringify({ error: 'upstream_error', message: String(err) })}\n`,
+        `${JSON.stringify({ error: 'upstream_error', message: describeError(err) })}\n`,
       );
     }
     const headers = this.upstreamHeaders(req, target, true);
@@ -273,7 +274,7 @@ export class RequestHandler {
       metrics.reject('upstream_error');
       return sendJson(res, 502, {
         error: 'upstream_error',
-        message: err instanceof Error ? err.message : String(err),
+        message: describeError(err),
       });
     }
     try {

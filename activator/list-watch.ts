@@ -9,7 +9,8 @@
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/log.js';
-import { describeError } from '../lib/kube/errors.js';
+import { describeError } from '../lib/errors.js';
+import { Backoff } from '../lib/backoff.js';
 
 export interface ListResult<T> {
   readonly items: T[];
@@ -89,15 +90,13 @@ export class ListWatch<T extends KubernetesObject> {
   }
 
   private async run(): Promise<void> {
-    const base = this.options.backoffMs ?? 250;
-    const max = this.options.maxBackoffMs ?? 10_000;
-    let delay = base;
+    const backoff = new Backoff(this.options.backoffMs ?? 250, this.options.maxBackoffMs ?? 10_000);
     while (!this.stopped) {
       try {
         if (this.resourceVersion === '') await this.relist();
         if (this.stopped) break;
         const progressed = await this.watchOnce();
-        if (progressed) delay = base;
+        if (progressed) backoff.reset();
         continue;
       } catch (err) {
         if (this.stopped) break;
@@ -107,13 +106,13 @@ export class ListWatch<T extends KubernetesObject> {
           continue;
         }
         this.lastError = describeError(err);
+        const delay = backoff.next();
         this.options.log.warn(
           { path: this.options.path, err: this.lastError, retryInMs: delay },
           'list/watch failed; retrying',
         );
+        await this.pause(delay);
       }
-      await this.pause(delay);
-      delay = Math.min(delay * 2, max);
     }
   }
 

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, errors } from 'undici';
 import { COLD_START_HEADER, forwardResponseHeaders, type HeaderMap } from './headers.js';
+import { Backoff } from '../lib/backoff.js';
 
 export interface UpstreamOptions {
   /** Most connections per origin. */
@@ -81,7 +82,7 @@ export class Upstreams {
     res.once('close', onClose);
     const hasBody = requestHasBody(req);
     const retryUntil = target.coldStart ? Date.now() + (this.options.connectRetryMs ?? 3_000) : 0;
-    let delay = 25;
+    const backoff = new Backoff(25, 500);
     try {
       for (;;) {
         const body = hasBody ? new LazyBody(req) : null;
@@ -96,9 +97,9 @@ export class Upstreams {
           });
         } catch (err) {
           if (controller.signal.aborted) throw new ClientGoneError('the client closed the connection');
+          const delay = backoff.next();
           if (isRefused(err) && !body?.started && Date.now() + delay < retryUntil) {
             await sleep(delay, undefined, { signal: controller.signal }).catch(() => undefined);
-            delay = Math.min(delay * 2, 500);
             continue;
           }
           throw upstreamError(err, target.origin);

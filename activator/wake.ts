@@ -22,12 +22,10 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kube } from '../lib/kube/client.js';
-import { describeError, isTransient } from '../lib/kube/errors.js';
+import { describeError, isRetryable } from '../lib/errors.js';
+import { Backoff } from '../lib/backoff.js';
 import type { Logger } from '../lib/log.js';
-import { ConflictRetriesExhaustedError } from '../lib/wake/conflict.js';
 import { RestoreError } from '../lib/wake/restore-error.js';
-import { ReplicasAnnotationError } from '../lib/wake/workloads.js';
-import { BackendsAnnotationError } from '../lib/backends.js';
 import {
   restoreIngresses,
   restoreWorkloads,
@@ -35,7 +33,7 @@ import {
   type RestoredWorkload,
 } from '../lib/wake/restore.js';
 import type { WorkloadProgress } from '../rescaler-web/status.js';
-import { recordWokeEvent, wokeNote } from './events.js';
+import { recordWokeEvent, wokeNote } from '../lib/wake/event.js';
 import type { ActivatorMetrics } from './metrics.js';
 import { NamespaceReadiness } from './readiness.js';
 
@@ -238,17 +236,17 @@ export class Wake {
 
   /** Runs an idempotent step again after transient failures, until it works or the wake ends. */
   private async retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
-    let delay = 200;
+    const backoff = new Backoff(200, 5_000);
     for (;;) {
       if (this.stop.signal.aborted) throw new WakeAbortedError(`${what}: the wake ended`);
+      const delay = backoff.next();
       try {
         return await step();
       } catch (err) {
-        if (!retryable(err)) throw err;
+        if (!isRetryable(err)) throw err;
         this.log.warn({ err: describeError(err), retryInMs: delay }, `${what} failed; retrying`);
       }
       await sleep(delay, undefined, { signal: this.stop.signal }).catch(() => undefined);
-      delay = Math.min(delay * 2, 5_000);
     }
   }
 
@@ -351,12 +349,4 @@ export class Wake {
       this.log.warn({ err: describeError(err) }, 'could not record the Woke event');
     }
   }
-}
-
-function retryable(err: unknown): boolean {
-  if (err instanceof ConflictRetriesExhaustedError) return true;
-  if (err instanceof RestoreError) return err.failures.every((f) => retryable(f.error));
-  // A bad annotation fails the same way every time.
-  if (err instanceof ReplicasAnnotationError || err instanceof BackendsAnnotationError) return false;
-  return isTransient(err);
 }

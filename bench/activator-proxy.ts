@@ -23,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { adminKube, uniqueName } from '../test/support/env.js';
-import { createAwakeNamespace, makeReady, sleepDirectly, type AppSpec } from '../test/support/activator.js';
+import { createAwakeNamespace, makeReady, sleepApps, type AppSpec } from '../test/support/activator.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = [1, 50];
@@ -60,10 +60,10 @@ async function startActivator(
   namespace: string,
   backendPort: number,
 ): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(node, [...ACTIVATOR_NODE_FLAGS, join(dist, 'lib/cli/main.js'), 'activator'], {
+  const child = spawn(node, [...ACTIVATOR_NODE_FLAGS, join(dist, 'cli/main.js'), 'activator'], {
     env: {
       ...process.env,
-      NOZZLE_ACTIVATOR_HOST: '127.0.0.1',
+      NOZZLE_ACTIVATOR_LISTEN_ADDRESS: '127.0.0.1',
       NOZZLE_ACTIVATOR_PORT: '0',
       NOZZLE_WAKE_GRACE: '1h',
       NOZZLE_DEV_UPSTREAM_OVERRIDES: `${namespace}/web=127.0.0.1:${backendPort}`,
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
   const namespace = NAMESPACE;
   const apps: AppSpec[] = [{ name: 'web', replicas: 1 }];
   await createAwakeNamespace(kube, namespace, HOST, apps);
-  await sleepDirectly(kube, namespace, apps);
+  await sleepApps(kube, namespace, apps);
 
   const results: Result[] = [];
   const backend = await startBackend();

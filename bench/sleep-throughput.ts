@@ -120,13 +120,12 @@ async function main(): Promise<void> {
       const worker = new Worker(workerConnection, kube, pino({ level: 'silent' }), workerMetrics(registry), {
         concurrency,
         shutdownTimeout: 30_000,
-        activatorHost: 'nozzle-activator.nozzle-system.svc.cluster.local',
+        activatorService: 'nozzle-activator.nozzle-system.svc.cluster.local',
         namespaceSelector: 'nozzle=true',
         systemNamespace: 'nozzle-system',
         retryDelay: 200,
         retryDelayMax: 2_000,
         operationTimeout: 20_000,
-        testPause: 'none',
       });
       const at = new Date();
       for (let i = 0; i < workloads; i++) {

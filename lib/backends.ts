@@ -12,6 +12,7 @@
  * backend).
  */
 import type { V1IngressBackend } from '@kubernetes/client-node';
+import { PermanentError } from './errors.js';
 
 export interface BackendRecord {
   readonly host: string;
@@ -20,7 +21,7 @@ export interface BackendRecord {
   readonly backend: V1IngressBackend;
 }
 
-export class BackendsAnnotationError extends Error {
+export class BackendsAnnotationError extends PermanentError {
   override readonly name = 'BackendsAnnotationError';
 }
 

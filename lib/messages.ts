@@ -12,6 +12,7 @@
  */
 import { jetstream } from './names.js';
 import { parseRfc3339 } from './rfc3339.js';
+import { PermanentError } from './errors.js';
 
 export const MESSAGE_VERSION = 1;
 export const OPS = ['sleep', 'wake'] as const;
@@ -47,7 +48,7 @@ export interface WakeMessage extends Common {
 export type NozzleMessage = SleepMessage | WakeMessage;
 
 /** A message that can never be processed: `field` says where, the message says what was wrong. */
-export class MessageError extends Error {
+export class MessageError extends PermanentError {
   override readonly name = 'MessageError';
   constructor(
     readonly field: string,

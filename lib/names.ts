@@ -1,5 +1,5 @@
 /**
- * The names users, manifests and tests rely on (docs: ../../shared/design.md,
+ * The names users, manifests and tests rely on (docs/design.md,
  * "Names users see"). Change one here and you change Nozzle's contract.
  */
 export const DOMAIN = 'nozzle.io';

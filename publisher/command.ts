@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream } from '@nats-io/jetstream';
-import { defineCommand } from '../lib/cli/command.js';
-import { nats, optIn, publisher, stream } from '../lib/config/nozzle.js';
+import { defineCommand } from '../lib/config/command.js';
+import { nats, optIn, stream } from '../lib/config/nozzle.js';
+import { publisherSettings as publisher } from './settings.js';
 import { formatDuration } from '../lib/duration.js';
 import { connectNats } from '../lib/jetstream/connect.js';
 import { ensureTopology } from '../lib/jetstream/topology.js';
 import { connectKube } from '../lib/kube/client.js';
-import { describeFailure } from '../lib/failure.js';
+import { describeError } from '../lib/errors.js';
 import { publishRound } from './round.js';
 
 export default defineCommand({
@@ -35,7 +36,7 @@ export default defineCommand({
           log[level]({ ...report, ms }, 'publisher round done');
           return report.failed === 0;
         } catch (err) {
-          log.error({ error: describeFailure(err) }, 'publisher round failed');
+          log.error({ error: describeError(err) }, 'publisher round failed');
           return false;
         }
       };

@@ -4,7 +4,7 @@
  * purpose: the Node build (`tsc -p .`, no DOM types) compiles nothing for the
  * browser, there is no bundler, and the page must stay a single self-contained
  * document. It is exercised in a real Chromium by test/rescaler-web/page.test.ts
- * and syntax-checked by test/unit/rescaler-page.test.ts.
+ * and syntax-checked by test/rescaler-web/render.test.ts.
  *
  * What it does, and nothing else:
  * - polls `/_nozzle/status` (same origin; the activator answers for this

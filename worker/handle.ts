@@ -8,10 +8,14 @@ import type { Kube } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
 import { checkSubject, MessageError, parseMessage, type NozzleMessage } from '../lib/messages.js';
 import { publishDeadLetter, type DeadLetterKind } from '../lib/jetstream/dead-letter.js';
-import { NamespaceRefusedError, type OptIn } from '../lib/sleep/opt-in.js';
+import { NamespaceRefusedError, type OptIn } from '../lib/kube/opt-in.js';
 import type { SleepStep } from '../lib/sleep/sleep.js';
-import { isPermanent, OperationTimeoutError, retryDelay } from './failures.js';
-import { describeFailure } from '../lib/failure.js';
+
+/** A hook after each step of a sleep, with the operation's logger. */
+export type SleepHook = (step: SleepStep, detail: Record<string, unknown>, log: Logger) => Promise<void>;
+import { OperationTimeoutError } from './failures.js';
+import { backoffDelay } from '../lib/backoff.js';
+import { describeError, isRetryable } from '../lib/errors.js';
 import type { OpLabel, Outcome, WorkerMetrics } from './metrics.js';
 import { runOperation } from './operations.js';
 
@@ -20,7 +24,7 @@ export interface HandlerContext {
   readonly js: JetStreamClient;
   readonly log: Logger;
   readonly metrics: WorkerMetrics;
-  readonly activatorHost: string;
+  readonly activatorService: string;
   readonly optIn: OptIn;
   readonly retryDelay: number;
   readonly retryDelayMax: number;
@@ -29,7 +33,7 @@ export interface HandlerContext {
   readonly maxDeliver: number;
   /** How often to tell JetStream the message is still being worked on. */
   readonly workingEvery: number;
-  readonly testPause: 'none' | 'after-ingress-rewrite';
+  readonly afterStep?: SleepHook;
 }
 
 export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Outcome> {
@@ -59,11 +63,11 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
     try {
       const result = await withTimeout(
         runOperation(ctx.kube, message, {
-          activatorHost: ctx.activatorHost,
+          activatorService: ctx.activatorService,
           optIn: ctx.optIn,
           afterStep: (step, detail) => afterStep(msg, ctx, log, step, detail),
           onEventError: (err) =>
-            log.warn({ error: describeFailure(err) }, 'slept, but the Event could not be recorded'),
+            log.warn({ error: describeError(err) }, 'slept, but the Event could not be recorded'),
         }),
         ctx.operationTimeout,
       );
@@ -76,7 +80,7 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
       if (!acked) log.warn('the ack was not confirmed: a redelivery will find the work done');
       return outcome;
     } catch (err) {
-      const reason = describeFailure(err);
+      const reason = describeError(err);
       if (err instanceof NamespaceRefusedError) {
         // Forged or ill-targeted: never carried out, and dead-lettered so that a person sees it.
         const ended = await deadLetter(
@@ -89,7 +93,7 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
         );
         outcome = ended === 'dead_lettered' ? 'refused' : ended;
         if (outcome === 'refused') log.warn({ outcome, reason: err.message }, `${op}: refused`);
-      } else if (isPermanent(err)) {
+      } else if (!isRetryable(err)) {
         outcome = await deadLetter(msg, ctx, log, 'failed', reason, message.namespace);
       } else if (deliveries >= ctx.maxDeliver) {
         outcome = await deadLetter(
@@ -101,7 +105,7 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
           message.namespace,
         );
       } else {
-        const delay = retryDelay(deliveries, ctx.retryDelay, ctx.retryDelayMax);
+        const delay = backoffDelay(deliveries, ctx.retryDelay, ctx.retryDelayMax);
         msg.nak(delay);
         log.warn({ error: reason, retryInMs: delay }, `${op} failed; will retry`);
         outcome = 'retried';
@@ -135,9 +139,9 @@ async function deadLetter(
     });
   } catch (err) {
     // Keep the message rather than lose it: it comes back and is dead-lettered then.
-    const delay = retryDelay(msg.info.deliveryCount, ctx.retryDelay, ctx.retryDelayMax);
+    const delay = backoffDelay(msg.info.deliveryCount, ctx.retryDelay, ctx.retryDelayMax);
     msg.nak(delay);
-    log.error({ error: describeFailure(err), reason, retryInMs: delay }, 'could not dead-letter; will retry');
+    log.error({ error: describeError(err), reason, retryInMs: delay }, 'could not dead-letter; will retry');
     return 'retried';
   }
   msg.term(reason.slice(0, 200));
@@ -155,10 +159,7 @@ async function afterStep(
 ): Promise<void> {
   msg.working();
   log.debug({ step, ...detail }, `step done: ${step}`);
-  if (ctx.testPause === 'after-ingress-rewrite' && step === 'ingress-rewrite') {
-    log.warn({ step, ...detail }, 'test pause: after ingress rewrite');
-    await new Promise(() => {});
-  }
+  await ctx.afterStep?.(step, detail, log);
 }
 
 function withTimeout<T>(operation: Promise<T>, ms: number): Promise<T> {

@@ -13,7 +13,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { publishDeadLetter } from '../lib/jetstream/dead-letter.js';
-import { describeFailure } from '../lib/failure.js';
+import { describeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { parseMessage } from '../lib/messages.js';
 import { jetstream as names } from '../lib/names.js';
@@ -51,7 +51,7 @@ export function watchMaxDeliveries(
         log.error({ seq: data.stream_seq, deliveries: data.deliveries }, 'dead-lettered: never acknowledged');
       } catch (err) {
         log.error(
-          { seq: data.stream_seq, error: describeFailure(err) },
+          { seq: data.stream_seq, error: describeError(err) },
           'could not dead-letter an unanswered message',
         );
       }

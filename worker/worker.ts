@@ -23,18 +23,19 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Kube } from '../lib/kube/client.js';
-import { describeFailure } from '../lib/failure.js';
+import { describeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { jetstream as names } from '../lib/names.js';
-import { optIn, type OptIn } from '../lib/sleep/opt-in.js';
+import { optIn, type OptIn } from '../lib/kube/opt-in.js';
 import { handleMessage, type HandlerContext } from './handle.js';
 import { watchMaxDeliveries } from './max-deliveries.js';
 import type { WorkerMetrics } from './metrics.js';
+import type { SleepHook } from './handle.js';
 
 export interface WorkerOptions {
   readonly concurrency: number;
   readonly shutdownTimeout: number;
-  readonly activatorHost: string;
+  readonly activatorService: string;
   /** NOZZLE_NAMESPACE_SELECTOR: messages for namespaces it does not select are refused. */
   readonly namespaceSelector: string;
   /** NOZZLE_SYSTEM_NAMESPACE: always refused. */
@@ -42,7 +43,8 @@ export interface WorkerOptions {
   readonly retryDelay: number;
   readonly retryDelayMax: number;
   readonly operationTimeout: number;
-  readonly testPause: 'none' | 'after-ingress-rewrite';
+  /** Runs after each step of a sleep; tests hold an operation there. */
+  readonly afterStep?: SleepHook;
 }
 
 /** How long one pull waits for a message before asking again. */
@@ -137,7 +139,7 @@ export class Worker {
           js,
           log: this.#log,
           metrics: this.#metrics,
-          activatorHost: this.#options.activatorHost,
+          activatorService: this.#options.activatorService,
           optIn: this.#optIn,
           retryDelay: this.#options.retryDelay,
           retryDelayMax: this.#options.retryDelayMax,
@@ -145,7 +147,7 @@ export class Worker {
           maxDeliver:
             info.config.max_deliver && info.config.max_deliver > 0 ? info.config.max_deliver : Infinity,
           workingEvery: Math.max(200, Math.min(...ackWaits) / 1e6 / 3),
-          testPause: this.#options.testPause,
+          afterStep: this.#options.afterStep,
         };
         this.#consumer = consumer;
         this.#log.info(
@@ -156,7 +158,7 @@ export class Worker {
       } catch (err) {
         const level = attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug';
         this.#log[level](
-          { error: describeFailure(err), attempt },
+          { error: describeError(err), attempt },
           'cannot bind the consumer yet (run `nozzle setup`)',
         );
         await sleep(1_000, undefined, { signal: this.#stopping.signal }).catch(() => {});
@@ -193,7 +195,7 @@ export class Worker {
           this.#consumerMissing = true;
           this.#log.error('the consumer was deleted; run `nozzle setup`');
         } else {
-          this.#log.warn({ error: describeFailure(err) }, 'pull failed; retrying');
+          this.#log.warn({ error: describeError(err) }, 'pull failed; retrying');
         }
         await sleep(1_000, undefined, { signal: this.#stopping.signal }).catch(() => {});
       } finally {

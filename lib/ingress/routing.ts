@@ -8,7 +8,7 @@ import type { V1Ingress, V1IngressRule } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
 import { mergePatch } from '../kube/patch.js';
 import { FIELD_MANAGER, annotations, labels } from '../names.js';
-import { retryOnConflictFrom } from '../wake/conflict.js';
+import { retryOnConflictFrom } from '../kube/conflict.js';
 
 export interface IngressRouting {
   readonly rules: V1IngressRule[];

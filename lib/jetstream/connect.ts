@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../log.js';
+import { describeError } from '../errors.js';
 
 export class NatsConnectError extends Error {
   override readonly name = 'NatsConnectError';
@@ -26,7 +27,7 @@ export async function connectNats(
     });
   } catch (err) {
     throw new NatsConnectError(
-      `cannot connect to NATS at ${list.join(', ')} (check NATS_URL): ${err instanceof Error ? err.message : String(err)}`,
+      `cannot connect to NATS at ${list.join(', ')} (check NATS_URL): ${describeError(err)}`,
       { cause: err },
     );
   }

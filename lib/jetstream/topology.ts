@@ -29,6 +29,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream as names } from '../names.js';
+import { describeError } from '../errors.js';
 
 export interface TopologySettings {
   readonly ackWait: number;
@@ -166,7 +167,7 @@ async function ensureStream(jsm: JetStreamManager, desired: DesiredStream): Prom
     } catch (err) {
       // Another `setup` or publisher may have created it between our info and add: look again once.
       if (attempt < 2 && isAlreadyExists(err)) continue;
-      throw new TopologyError(`cannot create or update ${what}: ${describe(err)}`, { cause: err });
+      throw new TopologyError(`cannot create or update ${what}: ${describeError(err)}`, { cause: err });
     }
   }
 }
@@ -196,7 +197,7 @@ async function ensureConsumer(
       return 'updated';
     } catch (err) {
       if (attempt < 2 && isAlreadyExists(err)) continue;
-      throw new TopologyError(`cannot create or update ${what}: ${describe(err)}`, { cause: err });
+      throw new TopologyError(`cannot create or update ${what}: ${describeError(err)}`, { cause: err });
     }
   }
 }
@@ -226,5 +227,3 @@ const notFoundAs =
 // 10058: stream name already in use; 10148: consumer already exists (create raced another create).
 const isAlreadyExists = (err: unknown): boolean =>
   err instanceof JetStreamApiError && (err.code === 10058 || err.code === 10148 || err.code === 10013);
-
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -1,21 +1,22 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
-import { isConflict } from '../kube/errors.js';
-import { undefinedIfNotFound } from '../wake/not-found.js';
+import { isConflict } from '../errors.js';
+import { undefinedIfNotFound } from '../errors.js';
 import { mergePatch } from '../kube/patch.js';
 import { FIELD_MANAGER, ROUTE_SERVICE, labels } from '../names.js';
+import { PermanentError } from '../errors.js';
 
 /** The port of the route Service, and of the activator Service it points at; rewritten Ingress paths use it. */
 export const ROUTE_PORT = 80;
 
 /** A Service named nozzle-activator exists that Nozzle did not create: it is not ours to change. */
-export class RouteServiceConflictError extends Error {
+export class RouteServiceConflictError extends PermanentError {
   override readonly name = 'RouteServiceConflictError';
 }
 
 /**
  * Ensures the `nozzle-activator` Service in `namespace`: an ExternalName to
- * the activator (`activatorHost`), which rewritten Ingress paths target.
+ * the activator (`activatorService`), which rewritten Ingress paths target.
  * Ingress backends must be Services of their own namespace, hence one per
  * sleeping namespace. Left in place after a wake: it costs nothing and the
  * next sleep needs it again.
@@ -23,9 +24,9 @@ export class RouteServiceConflictError extends Error {
 export async function ensureRouteService(
   kube: Kube,
   namespace: string,
-  activatorHost: string,
+  activatorService: string,
 ): Promise<void> {
-  const desired = routeService(activatorHost);
+  const desired = routeService(activatorService);
   const existing = await kube.core
     .readNamespacedService({ namespace, name: ROUTE_SERVICE })
     .catch(undefinedIfNotFound);
@@ -35,7 +36,7 @@ export async function ensureRouteService(
       return;
     } catch (err) {
       if (!isConflict(err)) throw err; // 409 AlreadyExists: another worker created it a moment ago
-      return ensureRouteService(kube, namespace, activatorHost);
+      return ensureRouteService(kube, namespace, activatorService);
     }
   }
   if (existing.metadata?.labels?.[labels.managed] !== 'true') {
@@ -45,7 +46,7 @@ export async function ensureRouteService(
   }
   if (
     existing.spec?.type === 'ExternalName' &&
-    existing.spec.externalName === activatorHost &&
+    existing.spec.externalName === activatorService &&
     existing.spec.ports?.some((p) => p.port === ROUTE_PORT)
   ) {
     return;
@@ -56,13 +57,13 @@ export async function ensureRouteService(
       namespace,
       name: ROUTE_SERVICE,
       fieldManager: FIELD_MANAGER,
-      body: { spec: { type: 'ExternalName', externalName: activatorHost, ports: desired.spec?.ports } },
+      body: { spec: { type: 'ExternalName', externalName: activatorService, ports: desired.spec?.ports } },
     },
     mergePatch,
   );
 }
 
-function routeService(activatorHost: string): V1Service {
+function routeService(activatorService: string): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -75,7 +76,7 @@ function routeService(activatorHost: string): V1Service {
     },
     spec: {
       type: 'ExternalName',
-      externalName: activatorHost,
+      externalName: activatorService,
       ports: [{ name: 'http', port: ROUTE_PORT, targetPort: ROUTE_PORT, protocol: 'TCP' }],
     },
   };

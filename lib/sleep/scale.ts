@@ -1,7 +1,7 @@
 import type { Kube } from '../kube/client.js';
-import { isNotFound } from '../kube/errors.js';
+import { isNotFound } from '../errors.js';
 import { annotations } from '../names.js';
-import { retryOnConflict } from '../wake/conflict.js';
+import { retryOnConflict } from '../kube/conflict.js';
 import {
   describeWorkload,
   mergePatchWorkload,
@@ -9,7 +9,7 @@ import {
   replicasOf,
   type Workload,
   type WorkloadKind,
-} from '../wake/workloads.js';
+} from '../kube/workloads.js';
 
 export type ScaleResult =
   | { readonly result: 'scaled'; readonly from: number; readonly workload: Workload }

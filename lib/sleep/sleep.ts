@@ -20,13 +20,13 @@
  */
 import type { Kube } from '../kube/client.js';
 import type { SleepMessage } from '../messages.js';
-import { undefinedIfNotFound } from '../wake/not-found.js';
-import { readWorkload, replicasOf, type Workload } from '../wake/workloads.js';
+import { undefinedIfNotFound } from '../errors.js';
+import { readWorkload, replicasOf, type Workload } from '../kube/workloads.js';
 import { recordNotSleepingEvent, recordSleepEvent } from './event.js';
 import { exclusionOf } from './exclusion.js';
 import { incompatibleIngresses } from './ingress-compat.js';
 import { rewriteIngresses } from './ingress-rewrite.js';
-import { checkOptIn, refusalReason, type OptIn } from './opt-in.js';
+import { checkOptIn, refusalReason, type OptIn } from '../kube/opt-in.js';
 import { ensureRouteService } from './route-service.js';
 import { scaleToZero } from './scale.js';
 import { servicesSelecting } from './selectors.js';
@@ -37,7 +37,7 @@ export type SleepStep = 'route-service' | 'ingress-rewrite' | 'scale';
 
 export interface SleepOptions {
   /** In-cluster DNS name of the activator Service. */
-  readonly activatorHost: string;
+  readonly activatorService: string;
   /** The namespaces the worker may act on; any other is refused (NamespaceRefusedError). */
   readonly optIn: OptIn;
   /** Called after each step: the worker extends the message's ack deadline here. */
@@ -101,7 +101,7 @@ export async function sleepWorkload(
     return { outcome: 'skipped', reason };
   }
 
-  await ensureRouteService(kube, namespace, options.activatorHost);
+  await ensureRouteService(kube, namespace, options.activatorService);
   await options.afterStep?.('route-service', {});
 
   const ingresses = await rewriteIngresses(kube, namespace, services, listedIngresses);

@@ -1,11 +1,12 @@
-import { describeError } from '../kube/errors.js';
+import { describeError } from '../errors.js';
 
 /**
  * Some objects of a namespace could not be restored. The others were; they are
  * in `restored`, and calling again retries only what is left (restoring is
- * idempotent).
+ * idempotent). An AggregateError of the failures, so that isRetryable judges
+ * each of them.
  */
-export class RestoreError<T> extends Error {
+export class RestoreError<T> extends AggregateError {
   override readonly name = 'RestoreError';
   constructor(
     readonly namespace: string,
@@ -13,6 +14,7 @@ export class RestoreError<T> extends Error {
     readonly failures: readonly { readonly object: string; readonly error: unknown }[],
   ) {
     super(
+      failures.map((f) => f.error),
       `restoring ${namespace}: ${failures.map((f) => `${f.object}: ${describeError(f.error)}`).join('; ')}`,
       { cause: failures[0]?.error },
     );

@@ -11,7 +11,7 @@ import { mergePatch } from '../kube/patch.js';
 import { parseBackends, recordsPath, type BackendRecord } from '../backends.js';
 import { updateIngressRouting } from '../ingress/routing.js';
 import { FIELD_MANAGER, ROUTE_SERVICE, annotations } from '../names.js';
-import { retryOnConflictFrom } from './conflict.js';
+import { retryOnConflictFrom } from '../kube/conflict.js';
 import { restoreEach } from './restore-error.js';
 import {
   WORKLOAD_KINDS,
@@ -22,7 +22,7 @@ import {
   readWorkload,
   type Workload,
   type WorkloadKind,
-} from './workloads.js';
+} from '../kube/workloads.js';
 
 export interface RestoredWorkload {
   readonly kind: 'Deployment' | 'StatefulSet';

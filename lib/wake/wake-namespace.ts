@@ -1,5 +1,5 @@
 import type { Kube } from '../kube/client.js';
-import { checkOptIn, type OptIn } from '../sleep/opt-in.js';
+import { checkOptIn, type OptIn } from '../kube/opt-in.js';
 import { restoreIngresses, restoreWorkloads, stampWokeAt, type RestoredWorkload } from './restore.js';
 
 export interface WakeResult {

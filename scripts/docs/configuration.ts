@@ -1,10 +1,10 @@
 /**
- * Writes docs/configuration.md from lib/config/nozzle.ts, the one place every
- * setting is declared: `node dist/scripts/docs/configuration.js > docs/configuration.md`.
- * test/unit/configuration-doc.test.ts fails when the file is out of date.
+ * Writes docs/configuration.md from cli/settings.ts, the one registry of every
+ * setting: `node dist/scripts/docs/configuration.js > docs/configuration.md`.
+ * test/scripts/configuration-doc.test.ts fails when the file is out of date.
  */
 import { pathToFileURL } from 'node:url';
-import * as groups from '../../lib/config/nozzle.js';
+import { groups } from '../../cli/settings.js';
 import type { Setting } from '../../lib/config/settings.js';
 
 const titles: Record<string, string> = {
@@ -23,7 +23,7 @@ export function configurationMarkdown(): string {
     '',
     'Every setting is an environment variable; some also have a flag (flags win).',
     'A bad value stops the component at start-up with a message naming the setting.',
-    'Durations are written `250ms`, `30s`, `5m`, `1h30m`. Generated from `lib/config/nozzle.ts`.',
+    'Durations are written `250ms`, `30s`, `5m`, `1h30m`. Generated from `cli/settings.ts`.',
     '',
   ];
   const order = Object.keys(titles);

@@ -217,8 +217,9 @@ test('the index recovers from a broken watch and apiserver errors by itself; /re
 
   // The watch breaks while a namespace goes to sleep; the activator must learn it once the apiserver is back.
   recorder.interrupt(1_500);
-  const { namespace, host } = await createSleepingNamespace(kube, 'recover', apps);
-  t.is(activator.index.match(host, '/'), undefined);
+  // Whether the sleep (the real sleep code) ends inside the break or just after it depends on the
+  // machine's speed; what must hold is that the activator learns it without a restart.
+  const { namespace } = await createSleepingNamespace(kube, 'recover', apps);
   await eventually(() => activator.index.isSleeping(namespace), 'the index to recover', 20_000);
   t.true(
     recorder.requests.some((r) => r.status === 503 && r.path.includes('ingresses')),

@@ -13,7 +13,7 @@ import {
   makeReady,
   metric,
   rawHttp,
-  sleepDirectly,
+  sleepApps,
   startSleepingStage,
   startTestApp,
   type AppSpec,
@@ -145,7 +145,7 @@ test('unknown hosts get 404 (a page for browsers), and /_nozzle/ paths are never
   // poll from another host does not wake it.
   const anyHost = uniqueName('anyhost');
   await createAwakeNamespace(kube, anyHost, '', apps, { paths: () => `/${anyHost}` });
-  await sleepDirectly(kube, anyHost, apps);
+  await sleepApps(kube, anyHost, apps);
   await eventually(() => activator.index.isSleeping(anyHost), 'the host-less Ingress in the index');
   const elsewhere = await request(`${activator.url}/`, { headers: { host: 'nobody.apps.test' } });
   t.is(elsewhere.statusCode, 404);

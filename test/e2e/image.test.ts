@@ -38,7 +38,7 @@ test('the final stage holds production dependencies and compiled runtime code on
   t.true(modules.includes('pino'));
   for (const dev of ['typescript', 'ava', 'eslint', 'playwright-core', 'prettier'])
     t.false(modules.includes(dev), dev);
-  t.true(existsSync(join(app, 'dist/lib/cli/main.js')));
+  t.true(existsSync(join(app, 'dist/cli/main.js')));
   t.false(existsSync(join(app, 'dist/test')), 'tests are not in the image');
   t.false(existsSync(join(app, 'dist/scripts')), 'dev scripts are not in the image');
   t.is(image.user, '1000:1000');

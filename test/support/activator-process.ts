@@ -1,5 +1,5 @@
 /**
- * `nozzle activator` as a real child process (`node dist/lib/cli/main.js
+ * `nozzle activator` as a real child process (`node dist/cli/main.js
  * activator`), the way a pod runs it: its port and progress read from its
  * JSON log lines, its metrics from /metrics.
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const main = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
+const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 export interface LogLine {
   readonly msg?: string;
@@ -42,7 +42,7 @@ export async function spawnActivator(env: Record<string, string>): Promise<Activ
   const child = spawn(process.execPath, [main, 'activator'], {
     env: {
       ...process.env,
-      NOZZLE_ACTIVATOR_HOST: '127.0.0.1',
+      NOZZLE_ACTIVATOR_LISTEN_ADDRESS: '127.0.0.1',
       NOZZLE_ACTIVATOR_PORT: '0',
       LOG_LEVEL: 'info',
       ...env,

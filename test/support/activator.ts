@@ -14,12 +14,13 @@ import { KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import type { ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { Activator, type ActivatorConfig } from '../../activator/activator.js';
-import { activator as activatorSettings } from '../../lib/config/nozzle.js';
+import { activatorSettings } from '../../activator/settings.js';
 import { load } from '../../lib/config/settings.js';
-import { serializeBackends } from '../../lib/backends.js';
+import { optIn } from '../../lib/kube/opt-in.js';
+import { sleepMessage } from '../../lib/messages.js';
+import { sleepWorkload } from '../../lib/sleep/sleep.js';
 import { connectKube, type Kube } from '../../lib/kube/client.js';
 import { mergePatch } from '../../lib/kube/patch.js';
-import { ROUTE_SERVICE, annotations, labels } from '../../lib/names.js';
 import { adminKubeConfig, uniqueName } from './env.js';
 
 // ---------------------------------------------------------------- test app
@@ -201,67 +202,23 @@ export async function createAwakeNamespace(
   });
 }
 
-/**
- * Puts a namespace to sleep by writing what the sleep path writes (lib/sleep):
- * route Service, Ingress paths pointed at it with the originals in
- * nozzle.io/backends and the managed label, workloads at 0 with
- * nozzle.io/replicas.
- */
-export async function sleepDirectly(kube: Kube, namespace: string, apps: readonly AppSpec[]): Promise<void> {
-  await kube.core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name: ROUTE_SERVICE, namespace, labels: { [labels.managed]: 'true' } },
-      spec: {
-        type: 'ExternalName',
-        externalName: 'nozzle-activator.nozzle-system.svc.cluster.local',
-        ports: [{ port: 80 }],
-      },
-    },
-  });
-  const ingress = await kube.networking.readNamespacedIngress({ namespace, name: 'web' });
-  const records = [];
-  for (const rule of ingress.spec?.rules ?? []) {
-    for (const path of rule.http?.paths ?? []) {
-      records.push({
-        host: rule.host ?? '',
-        path: path.path ?? '',
-        pathType: path.pathType,
-        backend: path.backend,
-      });
-      path.backend = { service: { name: ROUTE_SERVICE, port: { number: 80 } } };
-    }
-  }
-  await kube.networking.patchNamespacedIngress(
-    {
-      namespace,
-      name: 'web',
-      body: {
-        metadata: {
-          labels: { [labels.managed]: 'true' },
-          annotations: { [annotations.backends]: serializeBackends(records) },
-        },
-        spec: { rules: ingress.spec?.rules },
-      },
-    },
-    mergePatch,
-  );
+/** Puts every app of a namespace to sleep with the sleep path itself (lib/sleep), as the worker does. */
+export async function sleepApps(kube: Kube, namespace: string, apps: readonly AppSpec[]): Promise<void> {
   for (const app of apps) {
-    await kube.apps.patchNamespacedDeployment(
+    const result = await sleepWorkload(
+      kube,
+      sleepMessage(namespace, { kind: 'Deployment', name: app.name }),
       {
-        namespace,
-        name: app.name,
-        body: {
-          metadata: { annotations: { [annotations.replicas]: String(app.replicas) } },
-          spec: { replicas: 0 },
-        },
+        activatorService: 'nozzle-activator.nozzle-system.svc.cluster.local',
+        optIn: optIn('nozzle=true', 'nozzle-system'),
       },
-      mergePatch,
     );
+    if (result.outcome !== 'slept')
+      throw new Error(`${namespace}/${app.name} did not sleep: ${JSON.stringify(result)}`);
   }
 }
 
-/** A namespace named after `prefix` with `apps` behind host `<namespace>.apps.test` (createAwakeNamespace), put to sleep (sleepDirectly). */
+/** A namespace named after `prefix` with `apps` behind host `<namespace>.apps.test` (createAwakeNamespace), put to sleep (sleepApps). */
 export async function createSleepingNamespace(
   kube: Kube,
   prefix: string,
@@ -270,7 +227,7 @@ export async function createSleepingNamespace(
   const namespace = uniqueName(prefix);
   const host = `${namespace}.apps.test`;
   await createAwakeNamespace(kube, namespace, host, apps);
-  await sleepDirectly(kube, namespace, apps);
+  await sleepApps(kube, namespace, apps);
   return { namespace, host };
 }
 
@@ -318,7 +275,7 @@ const silent = pino({ level: process.env.NOZZLE_TEST_LOG_LEVEL ?? 'silent' });
 
 export function activatorConfig(overrides: Partial<ActivatorConfig> = {}): ActivatorConfig {
   const defaults = load(activatorSettings, { env: {}, flags: new Map() });
-  return { ...defaults, host: '127.0.0.1', port: 0, ...overrides };
+  return { ...defaults, listenAddress: '127.0.0.1', port: 0, ...overrides };
 }
 
 /** An activator in this process, as `nozzle activator` would run it; synced before it resolves. */

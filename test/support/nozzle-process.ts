@@ -1,5 +1,5 @@
 /**
- * Runs the real `nozzle` CLI (dist/lib/cli/main.js) as a child process, the
+ * Runs the real `nozzle` CLI (dist/cli/main.js) as a child process, the
  * way a pod runs it, and reads its JSON log lines as they come.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,7 +9,8 @@ import { createInterface } from 'node:readline';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
-const main = fileURLToPath(new URL('../../lib/cli/main.js', import.meta.url));
+const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+const pausedWorker = fileURLToPath(new URL('./paused-worker.js', import.meta.url));
 
 export class NozzleProcess {
   readonly lines: LogLine[] = [];
@@ -39,12 +40,17 @@ export class NozzleProcess {
   }
 
   /** `nozzle <args>` with the test's environment plus `env`. */
-  static start(args: readonly string[], env: Record<string, string> = {}): NozzleProcess {
-    const child = spawn(process.execPath, [main, ...args], {
+  static start(args: readonly string[], env: Record<string, string> = {}, entry = main): NozzleProcess {
+    const child = spawn(process.execPath, [entry, ...args], {
       env: { ...process.env, LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new NozzleProcess(child);
+  }
+
+  /** `nozzle worker <args>` that holds every sleep after its Ingress rewrite (test/support/paused-worker.ts). */
+  static startPausedWorker(args: readonly string[], env: Record<string, string> = {}): NozzleProcess {
+    return NozzleProcess.start(['worker', ...args], env, pausedWorker);
   }
 
   get pid(): number | undefined {

@@ -1,0 +1,78 @@
+/**
+ * The wakes in progress (and lately finished), one per namespace: every
+ * request for a sleeping namespace joins the same Wake. A failed wake is
+ * kept so /_nozzle/status can say what went wrong, until a request tries
+ * again; a finished one is kept for the grace period so requests that still
+ * arrive through a stale ingress configuration are forwarded at once.
+ */
+import type { Logger } from '../lib/log.js';
+import type { Wake } from './wake.js';
+
+/** What the coordinator needs of a wake (tests give it fakes). */
+export type CoordinatedWake = Pick<Wake, 'state' | 'done' | 'close'>;
+
+export interface CoordinatorDeps<W extends CoordinatedWake> {
+  readonly wakeGraceMs: number;
+  readonly log: Logger;
+  /** Starts one wake of the namespace (activator.ts: `new Wake(...)`). */
+  readonly start: (namespace: string) => W;
+}
+
+export class WakeCoordinator<W extends CoordinatedWake = Wake> {
+  private readonly wakes = new Map<string, W>();
+  private readonly expiry = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly deps: CoordinatorDeps<W>) {}
+
+  get(namespace: string): W | undefined {
+    return this.wakes.get(namespace);
+  }
+
+  /**
+   * The namespace's wake: the one in progress, or a new one. A failed wake is
+   * started again only when `retryFailed` (a request, not a status poll).
+   */
+  wake(namespace: string, options: { retryFailed: boolean }): W {
+    const current = this.wakes.get(namespace);
+    if (current && (current.state !== 'failed' || !options.retryFailed)) return current;
+    if (this.closed) throw new Error('the activator is shutting down');
+    clearTimeout(this.expiry.get(namespace));
+    const wake = this.deps.start(namespace);
+    this.wakes.set(namespace, wake);
+    this.deps.log.info({ namespace }, 'waking');
+    void wake.done.then(() => this.expire(namespace, wake));
+    return wake;
+  }
+
+  /** The namespace went back to sleep: a finished wake says nothing about it any more. */
+  forget(namespace: string): void {
+    const wake = this.wakes.get(namespace);
+    if (wake && wake.state === 'ready') {
+      clearTimeout(this.expiry.get(namespace));
+      this.wakes.delete(namespace);
+    }
+  }
+
+  /** Wakes in progress, for shutdown and tests. */
+  get active(): number {
+    return [...this.wakes.values()].filter((w) => w.state === 'waking').length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.expiry.values()) clearTimeout(timer);
+    await Promise.all([...this.wakes.values()].map((w) => w.close()));
+    this.wakes.clear();
+  }
+
+  private expire(namespace: string, wake: W): void {
+    if (wake.state !== 'ready' || this.closed) return; // failed wakes stay until retried
+    const timer = setTimeout(() => {
+      if (this.wakes.get(namespace) === wake) this.wakes.delete(namespace);
+      this.expiry.delete(namespace);
+    }, this.deps.wakeGraceMs);
+    timer.unref();
+    this.expiry.set(namespace, timer);
+  }
+}

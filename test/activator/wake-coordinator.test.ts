@@ -1,0 +1,96 @@
+/**
+ * The wake coordinator's state machine with fake wakes, no servers: who joins
+ * which wake, when a failed one starts again, when a finished one is
+ * forgotten, and shutdown.
+ */
+import test from 'ava';
+import { pino } from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WakeCoordinator, type CoordinatedWake } from '../../activator/wake-coordinator.js';
+import type { WakeState } from '../../activator/wake.js';
+
+class FakeWake implements CoordinatedWake {
+  state: WakeState = 'waking';
+  closed = false;
+  readonly done: Promise<void>;
+  #finish!: () => void;
+  constructor(readonly namespace: string) {
+    this.done = new Promise((resolve) => (this.#finish = resolve));
+  }
+  end(state: 'ready' | 'failed'): void {
+    this.state = state;
+    this.#finish();
+  }
+  close(): Promise<void> {
+    this.closed = true;
+    this.end('failed');
+    return Promise.resolve();
+  }
+}
+
+function coordinator(wakeGraceMs = 60_000) {
+  const started: FakeWake[] = [];
+  const wakes = new WakeCoordinator<FakeWake>({
+    log: pino({ level: 'silent' }),
+    wakeGraceMs,
+    start: (namespace) => {
+      const wake = new FakeWake(namespace);
+      started.push(wake);
+      return wake;
+    },
+  });
+  return { wakes, started };
+}
+
+test('every request for a namespace joins the one wake in progress; another namespace gets its own', (t) => {
+  const { wakes, started } = coordinator();
+  const first = wakes.wake('a', { retryFailed: true });
+  t.is(wakes.wake('a', { retryFailed: true }), first);
+  t.is(wakes.get('a'), first);
+  t.not(wakes.wake('b', { retryFailed: true }), first);
+  t.is(started.length, 2);
+  t.is(wakes.active, 2);
+});
+
+test('a failed wake is kept for status polls and started again only by a request', async (t) => {
+  const { wakes, started } = coordinator();
+  const failed = wakes.wake('a', { retryFailed: true });
+  failed.end('failed');
+  await failed.done;
+  t.is(wakes.wake('a', { retryFailed: false }), failed, 'a status poll sees the failure');
+  const again = wakes.wake('a', { retryFailed: true });
+  t.not(again, failed);
+  t.is(started.length, 2);
+});
+
+test('a finished wake is kept for the grace period, then forgotten', async (t) => {
+  const { wakes } = coordinator(20);
+  const wake = wakes.wake('a', { retryFailed: true });
+  wake.end('ready');
+  await wake.done;
+  t.is(wakes.get('a'), wake, 'within the grace period');
+  t.is(wakes.active, 0);
+  while (wakes.get('a') !== undefined) await sleep(10);
+  t.pass('forgotten after the grace period');
+});
+
+test('forget drops a finished wake at once, but never one in progress', async (t) => {
+  const { wakes } = coordinator();
+  const waking = wakes.wake('a', { retryFailed: true });
+  wakes.forget('a');
+  t.is(wakes.get('a'), waking);
+  waking.end('ready');
+  await waking.done;
+  wakes.forget('a');
+  t.is(wakes.get('a'), undefined);
+});
+
+test('close ends every wake and refuses new ones', async (t) => {
+  const { wakes, started } = coordinator();
+  wakes.wake('a', { retryFailed: true });
+  wakes.wake('b', { retryFailed: true });
+  await wakes.close();
+  t.true(started.every((w) => w.closed));
+  t.is(wakes.get('a'), undefined);
+  t.throws(() => wakes.wake('c', { retryFailed: true }), { message: /shutting down/ });
+});

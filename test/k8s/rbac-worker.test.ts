@@ -1,0 +1,207 @@
+/**
+ * The worker and the publisher run as the real CLI under their own
+ * ServiceAccount tokens (TokenRequest), bound to the ClusterRoles from
+ * k8s/rbac-worker.yaml and k8s/rbac-publisher.yaml exactly as shipped: the
+ * whole sleep and wake works with them, and the same tokens are refused
+ * Secrets and deletes.
+ */
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1ClusterRole, V1PolicyRule } from '@kubernetes/client-node';
+import { statusOf } from '../../lib/errors.js';
+import { mergePatch } from '../../lib/kube/patch.js';
+import { encodeMessage, subjectOf, wakeMessage } from '../../lib/messages.js';
+import { applyObjects } from '../../scripts/testenv/apply.js';
+import { parseManifests } from '../../scripts/testenv/yaml.js';
+import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from '../support/env.js';
+import { eventually } from '../support/eventually.js';
+import { writeKubeconfig } from '../support/kubeconfig-file.js';
+import { repoRoot } from '../support/manifests.js';
+import { NozzleProcess } from '../support/nozzle-process.js';
+import { createShop, snapshot } from '../support/shop.js';
+import { privateQueue } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, topologyEnv } from '../support/stream.js';
+
+const kube = adminKube();
+const manifest = (file: string) => parseManifests(readFileSync(join(repoRoot, 'k8s', file), 'utf8'));
+const dir = mkdtempSync(join(tmpdir(), 'nozzle-rbac-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+const kubeconfigFile = (name: string, token: string): string => writeKubeconfig(dir, name, { token });
+
+const rulesOf = (objects: ReturnType<typeof manifest>): V1PolicyRule[] =>
+  (objects.find((o) => o.kind === 'ClusterRole') as V1ClusterRole).rules ?? [];
+
+test.before(async () => {
+  await applyObjects(adminKubeConfig(), [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nozzle-system' } },
+  ]);
+  await applyObjects(adminKubeConfig(), [
+    ...manifest('rbac-worker.yaml'),
+    ...manifest('rbac-publisher.yaml'),
+  ]);
+});
+
+test('the ClusterRoles grant no wildcard, no delete and nothing on Secrets', (t) => {
+  for (const file of ['rbac-worker.yaml', 'rbac-publisher.yaml']) {
+    for (const rule of rulesOf(manifest(file))) {
+      t.false(
+        rule.verbs.some((v) => v === '*' || v.startsWith('delete')),
+        `${file}: ${rule.verbs.join(',')}`,
+      );
+      t.false(
+        (rule.resources ?? []).some((r) => r === '*' || r === 'secrets'),
+        file,
+      );
+      t.false((rule.apiGroups ?? []).includes('*'), file);
+    }
+  }
+  t.deepEqual(
+    rulesOf(manifest('rbac-publisher.yaml')).flatMap((r) => r.verbs),
+    ['list', 'list'],
+    'the publisher only lists',
+  );
+});
+
+test('worker and publisher under their own tokens: sleep and wake work, Secrets and deletes are refused', async (t) => {
+  const { nats, nc, js } = await privateQueue(t);
+  const shop = await createShop(kube, 'rbac');
+  const { namespace } = shop;
+  const before = await snapshot(kube, namespace);
+  const workerToken = await serviceAccountToken(kube, 'nozzle-system', 'nozzle-worker');
+  const publisherToken = await serviceAccountToken(kube, 'nozzle-system', 'nozzle-publisher');
+  const env = { NATS_URL: nats.url, NOZZLE_NAMESPACE_SELECTOR: shop.selector, ...topologyEnv() };
+
+  const publisher = NozzleProcess.start(['publish', '--once'], {
+    ...env,
+    KUBECONFIG: kubeconfigFile('publisher', publisherToken),
+  });
+  t.is((await publisher.exit()).code, 0, publisher.describe());
+  t.like(
+    publisher.lines.find((l) => l.msg === 'publisher round done'),
+    { published: 3, failed: 0 },
+  );
+
+  const worker = NozzleProcess.start(['worker', '--port', '0'], {
+    ...env,
+    KUBECONFIG: kubeconfigFile('worker', workerToken),
+  });
+  t.teardown(() => worker.kill('SIGKILL'));
+  await eventually('slept', () => queueEmpty(nc));
+  const asleep = await snapshot(kube, namespace);
+  t.is(asleep.deployments.web?.spec?.replicas, 0);
+  t.is(asleep.statefulSets.db?.metadata?.annotations?.['nozzle.io/replicas'], '1');
+  t.is(asleep.services['nozzle-activator']?.spec?.type, 'ExternalName');
+  t.is(
+    (await kube.events.listNamespacedEvent({ namespace })).items.length,
+    3,
+    'Events recorded under the worker token',
+  );
+
+  const wake = wakeMessage(namespace);
+  await js.publish(subjectOf(wake), encodeMessage(wake));
+  await eventually('woken', () => queueEmpty(nc));
+  const awake = await snapshot(kube, namespace);
+  t.deepEqual(awake.deployments.web?.spec, before.deployments.web?.spec);
+  t.deepEqual(awake.ingresses.shop?.spec, before.ingresses.shop?.spec);
+  t.deepEqual(await deadLetters(nc), [], 'nothing was refused along the way');
+  t.false(
+    worker.lines.some((l) => typeof l.error === 'string' && l.error.startsWith('403')),
+    worker.describe(),
+  );
+  worker.kill('SIGTERM');
+  t.is((await worker.exit()).code, 0);
+
+  // The same tokens, used directly.
+  const asWorker = kubeWithToken(workerToken, 'worker');
+  const asPublisher = kubeWithToken(publisherToken, 'publisher');
+  await kube.core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'db-password' }, stringData: { p: 's3cret' } },
+  });
+  const refused: [string, () => Promise<unknown>][] = [
+    ['worker reads a Secret', () => asWorker.core.readNamespacedSecret({ namespace, name: 'db-password' })],
+    ['worker lists Secrets', () => asWorker.core.listSecretForAllNamespaces()],
+    [
+      'worker deletes a Deployment',
+      () => asWorker.apps.deleteNamespacedDeployment({ namespace, name: 'web' }),
+    ],
+    [
+      'worker deletes an Ingress',
+      () => asWorker.networking.deleteNamespacedIngress({ namespace, name: 'shop' }),
+    ],
+    [
+      'worker deletes the route Service',
+      () => asWorker.core.deleteNamespacedService({ namespace, name: 'nozzle-activator' }),
+    ],
+    ['worker deletes the Namespace', () => asWorker.core.deleteNamespace({ name: namespace })],
+    ['worker lists Pods', () => asWorker.core.listNamespacedPod({ namespace })],
+    // Services: only the route Service nozzle-activator may be read or changed.
+    ['worker reads another Service', () => asWorker.core.readNamespacedService({ namespace, name: 'web' })],
+    [
+      'worker patches another Service',
+      () =>
+        asWorker.core.patchNamespacedService(
+          { namespace, name: 'web', body: { spec: { selector: { app: 'evil' } } } },
+          mergePatch,
+        ),
+    ],
+    [
+      'worker reads a Service in kube-system',
+      () => asWorker.core.readNamespacedService({ namespace: 'kube-system', name: 'kube-dns' }),
+    ],
+    [
+      'publisher reads a Secret',
+      () => asPublisher.core.readNamespacedSecret({ namespace, name: 'db-password' }),
+    ],
+    ['publisher lists Secrets', () => asPublisher.core.listSecretForAllNamespaces()],
+    [
+      'publisher deletes a Deployment',
+      () => asPublisher.apps.deleteNamespacedDeployment({ namespace, name: 'web' }),
+    ],
+    [
+      'publisher scales a Deployment',
+      () =>
+        asPublisher.apps.patchNamespacedDeployment(
+          { namespace, name: 'web', body: { spec: { replicas: 0 } } },
+          mergePatch,
+        ),
+    ],
+    [
+      'publisher reads a Deployment',
+      () => asPublisher.apps.readNamespacedDeployment({ namespace, name: 'web' }),
+    ],
+  ];
+  for (const [what, call] of refused) {
+    const err = await t.throwsAsync(call(), undefined, what);
+    t.is(statusOf(err), 403, what);
+  }
+  t.is(
+    (await kube.apps.readNamespacedDeployment({ namespace, name: 'web' })).spec?.replicas,
+    3,
+    'still there, still awake',
+  );
+  t.deepEqual(
+    (await kube.core.readNamespacedService({ namespace, name: 'web' })).spec?.selector,
+    { app: 'web' },
+    'the Service is unchanged',
+  );
+  // What the worker does need on Services it still has.
+  t.is(
+    (await asWorker.core.readNamespacedService({ namespace, name: 'nozzle-activator' })).spec?.type,
+    'ExternalName',
+  );
+  t.true((await asWorker.core.listNamespacedService({ namespace })).items.length > 1);
+});
+
+test('the worker ClusterRole limits get and patch of Services to nozzle-activator', (t) => {
+  const services = rulesOf(manifest('rbac-worker.yaml')).filter((r) => r.resources?.includes('services'));
+  for (const rule of services) {
+    if (rule.verbs.some((v) => ['get', 'patch', 'update'].includes(v))) {
+      t.deepEqual(rule.resourceNames, ['nozzle-activator'], rule.verbs.join(','));
+    }
+  }
+  t.deepEqual(services.flatMap((r) => r.verbs).sort(), ['create', 'get', 'list', 'patch']);
+});

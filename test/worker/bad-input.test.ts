@@ -1,0 +1,113 @@
+/**
+ * Bad input never loops and is never dropped silently: a message that can
+ * never be processed is dead-lettered with the reason, at its first delivery;
+ * a message about something that does not exist is acknowledged with the
+ * reason logged.
+ */
+import test from 'ava';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { sleepMessage, encodeMessage } from '../../lib/messages.js';
+import { adminKube } from '../support/env.js';
+import { eventually } from '../support/eventually.js';
+import { createShop } from '../support/shop.js';
+import { privateQueue, publish, sample, startWorker } from '../support/worker-harness.js';
+import { deadLetters, queueEmpty, queueState } from '../support/stream.js';
+
+const kube = adminKube();
+
+test('invalid messages are dead-lettered once with the reason; missing objects are acked with a logged reason', async (t) => {
+  const { nats, nc, js } = await privateQueue(t);
+  const { namespace } = await createShop(kube, 'bad');
+  const valid = sleepMessage(namespace, { kind: 'Deployment', name: 'web' });
+  const body = (patch: Record<string, unknown>): string => JSON.stringify({ ...valid, ...patch });
+
+  const invalid: [string, string, string | Uint8Array, RegExp][] = [
+    ['malformed JSON', `nozzle.sleep.${namespace}`, '{"v":1,"op":"sleep",', /body: not JSON/],
+    ['not UTF-8', `nozzle.sleep.${namespace}`, new Uint8Array([0xc3, 0x28]), /body: not UTF-8/],
+    ['wrong version', `nozzle.sleep.${namespace}`, body({ v: 2 }), /v: unsupported version 2/],
+    [
+      'unknown kind',
+      `nozzle.sleep.${namespace}`,
+      body({ workload: { kind: 'DaemonSet', name: 'x' } }),
+      /workload\.kind: "DaemonSet" is not one of/,
+    ],
+    ['missing namespace', `nozzle.sleep.${namespace}`, body({ namespace: undefined }), /namespace: missing/],
+    [
+      'wrong subject',
+      'nozzle.sleep.elsewhere',
+      body({}),
+      /subject: a sleep message for .* must be on nozzle\.sleep\./,
+    ],
+  ];
+  for (const [name, subject, payload] of invalid) await js.publish(subject, payload, { msgID: name });
+
+  const worker = await startWorker(nats.url, kube);
+  t.teardown(() => worker.stop());
+  await publish(js, sleepMessage(namespace, { kind: 'Deployment', name: 'ghost' }));
+  await publish(js, sleepMessage(`${namespace}-gone`, { kind: 'StatefulSet', name: 'db' }));
+  await eventually('every message answered', () => queueEmpty(nc));
+
+  const letters = await deadLetters(nc);
+  t.is(letters.length, invalid.length, JSON.stringify(letters, null, 1));
+  for (const [name, subject, payload, reason] of invalid) {
+    const text = typeof payload === 'string' ? payload : new TextDecoder().decode(payload);
+    const letter = letters.find((l) => l.originalSubject === subject && l.payload === text);
+    t.truthy(letter, `${name}: dead-lettered with its original payload`);
+    t.is(letter?.kind, 'invalid', name);
+    t.regex(letter?.reason ?? '', reason, name);
+    t.is(letter?.deliveries, '1', `${name}: at its first delivery`);
+    t.is(letter?.subject, 'nozzle.dead.invalid', name);
+  }
+  const state = await queueState(nc);
+  t.is(state.redelivered, 0, 'nothing was redelivered: nothing loops');
+
+  const ghost = worker.lines.find((l) => l.workload === 'Deployment/ghost');
+  t.like(ghost, { outcome: 'skipped', reason: `Deployment ${namespace}/ghost not found`, deliveries: 1 });
+  const gone = worker.lines.find((l) => l.namespace === `${namespace}-gone`);
+  t.like(gone, { outcome: 'skipped', reason: `namespace ${namespace}-gone not found` });
+
+  const metrics = await worker.registry.metrics();
+  t.is(
+    sample(metrics, 'nozzle_worker_messages_total', { op: 'invalid', outcome: 'dead_lettered' }),
+    invalid.length,
+  );
+  t.is(sample(metrics, 'nozzle_worker_messages_total', { op: 'sleep', outcome: 'skipped' }), 2);
+  t.is(sample(metrics, 'nozzle_worker_dead_letters_total', { kind: 'invalid' }), invalid.length);
+  t.is(
+    (await kube.apps.readNamespacedDeployment({ namespace, name: 'web' })).spec?.replicas,
+    3,
+    'nothing slept',
+  );
+});
+
+test('a sleep that can never succeed is dead-lettered with the error, not retried', async (t) => {
+  const { nats, nc, js } = await privateQueue(t);
+  const { namespace } = await createShop(kube, 'perm');
+  // A Service named nozzle-activator that is not Nozzle's: the route cannot be created.
+  await kube.core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name: 'nozzle-activator' },
+      spec: { clusterIP: 'None', ports: [{ port: 80 }], selector: { app: 'mine' } },
+    },
+  });
+  const worker = await startWorker(nats.url, kube);
+  t.teardown(() => worker.stop());
+  const message = sleepMessage(namespace, { kind: 'Deployment', name: 'web' });
+  await publish(js, message);
+  await eventually('answered', () => queueEmpty(nc));
+
+  const [letter, ...more] = await deadLetters(nc);
+  t.deepEqual(more, []);
+  t.like(letter, {
+    kind: 'failed',
+    subject: `nozzle.dead.${namespace}`,
+    deliveries: '1',
+    payload: encodeMessage(message),
+  });
+  t.regex(letter?.reason ?? '', /nozzle-activator exists without the nozzle.io\/managed=true label/);
+  t.is((await kube.apps.readNamespacedDeployment({ namespace, name: 'web' })).spec?.replicas, 3);
+  t.is((await queueState(nc)).redelivered, 0);
+  const jsm = await jetstreamManager(nc);
+  t.is((await jsm.streams.info('NOZZLE')).state.messages, 0, 'removed from the work queue');
+});
