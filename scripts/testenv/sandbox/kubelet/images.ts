@@ -4,7 +4,6 @@
  * started with the container's own command and args as the image's
  * entrypoint would receive them.
  */
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { V1Container } from '@kubernetes/client-node';
 
@@ -20,10 +19,7 @@ export interface ImageBinaries {
 const dist = (path: string): string => fileURLToPath(new URL(`../../../../${path}`, import.meta.url));
 
 /** Nozzle's own CLI in this checkout's build: the image's ENTRYPOINT is `node dist/cli/main.js`. */
-export function nozzleCli(): string {
-  const cli = dist('cli/main.js');
-  return existsSync(cli) ? cli : dist('lib/cli/main.js');
-}
+export const nozzleCli = (): string => dist('cli/main.js');
 
 /** The image name without registry tag or digest: `ghcr.io/nozzle-dev/nozzle:0.1.0` -> `ghcr.io/nozzle-dev/nozzle`. */
 export function imageName(image: string): string {
