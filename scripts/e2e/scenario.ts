@@ -28,7 +28,7 @@ export const INGRESS_HOST = 'web.e2e.test';
 export const ROUTE_HOST = 'api.e2e.test';
 /** Opted-in Deployments that never run a pod (paused): a burst of sleep messages for KEDA to scale on. */
 export const BULK_NAMESPACE = 'e2e-bulk';
-export const BULK_WORKLOADS = 150;
+export const BULK_WORKLOADS = 500;
 const SYSTEM = 'nozzle-system';
 
 export interface HttpAnswer {

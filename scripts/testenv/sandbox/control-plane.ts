@@ -111,6 +111,10 @@ export async function startKwok(binary: string, dir: string, kubeconfig: string,
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       `--server-address=127.0.0.1:${port}`,
       `--node-ip=${NODE_IP}`,
+      // Heartbeats through a Lease renewed every few seconds, as a kubelet's:
+      // without it the node lifecycle controller sees the node go silent
+      // and marks every pod NotReady.
+      '--node-lease-duration-seconds=40',
     ],
     // kwok reads ~/.kwok/kwok.yaml when it exists: keep a person's own config out.
     { logFile: join(dir, 'kwok.log'), env: { ...process.env, HOME: dir } },

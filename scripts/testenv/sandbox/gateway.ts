@@ -57,6 +57,7 @@ export async function startGateway(
       ...kube('kubernetesgateway'),
       `--providers.kubernetesgateway.statusAddress.ip=${NODE_IP}`,
       '--log.level=INFO',
+      '--log.noColor=true',
       '--accesslog=true',
     ],
     { logFile: join(dir, 'traefik.log') },

@@ -38,6 +38,8 @@ export async function startKeda(
   const [metrics, health, grpc] = [await freePort(), await freePort(), await freePort()];
   const env = {
     ...process.env,
+    // controller-runtime's own config loading (the adapter's lister) reads it.
+    KUBECONFIG: kubeconfig,
     WATCH_NAMESPACE: '',
     POD_NAMESPACE: KEDA_NAMESPACE,
     KEDA_CLUSTER_OBJECT_NAMESPACE: KEDA_NAMESPACE,
@@ -95,7 +97,7 @@ export async function startKeda(
       'keda-adapter',
       binaries.kedaAdapter,
       [
-        `--kubeconfig=${kubeconfig}`,
+        `--lister-kubeconfig=${kubeconfig}`,
         `--authentication-kubeconfig=${kubeconfig}`,
         `--authorization-kubeconfig=${kubeconfig}`,
         `--secure-port=${adapterPort}`,
@@ -105,7 +107,6 @@ export async function startKeda(
         `--tls-private-key-file=${join(certDir, 'tls.key')}`,
         `--metrics-service-address=${NODE_IP}:${grpc}`,
         `--metrics-service-grpc-authority=${OPERATOR_SERVICE}.${KEDA_NAMESPACE}.svc.cluster.local`,
-        '--v=0',
       ],
       { logFile: join(dir, 'keda-adapter.log'), env },
     );

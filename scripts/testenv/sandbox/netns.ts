@@ -22,6 +22,14 @@ export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 export const DNS_SERVICE_IP = '10.96.0.10';
 export const CLUSTER_DOMAIN = 'cluster.local';
 
+/**
+ * The PATH the sandbox's own processes run with: the system's tools only.
+ * An npm script's PATH starts with node_modules/.bin, which holds an `nft`
+ * of its own (@vercel/nft, through ava) that kube-proxy would run instead of
+ * nftables'.
+ */
+export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Names start with this and end with the owning process's pid, so a crashed run's leftovers can be found. */
 const PREFIX = 'nozzle-sb-';
 
@@ -31,7 +39,11 @@ export class SandboxError extends Error {
 
 function ip(args: readonly string[]): string {
   try {
-    return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('ip', args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PATH: SYSTEM_PATH },
+    });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim();
     throw new SandboxError(`ip ${args.join(' ')} failed: ${stderr || (err as Error).message}`);
@@ -49,7 +61,7 @@ export function checkCapabilities(): void {
   }
   for (const tool of ['ip', 'nft']) {
     try {
-      execFileSync(tool, ['-V'], { stdio: 'ignore' });
+      execFileSync(tool, ['-V'], { stdio: 'ignore', env: { ...process.env, PATH: SYSTEM_PATH } });
     } catch {
       const pkg = tool === 'ip' ? 'iproute2' : 'nftables';
       throw new SandboxError(`the sandbox needs \`${tool}\`: apt-get install -y ${pkg}`);
@@ -72,7 +84,9 @@ export function createNodeNamespace(name: string, resolvConf: string): void {
   // process's packet to a Service reaches the OUTPUT hook, where kube-proxy
   // translates it (to a pod, or to the node itself).
   inNode(['route', 'add', SERVICE_CIDR, 'dev', 'lo']);
-  execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], {
+    env: { ...process.env, PATH: SYSTEM_PATH },
+  });
   // `ip netns exec` bind-mounts /etc/netns/<name>/* over /etc: node
   // processes (Traefik, the KEDA operator) resolve cluster names as pods do.
   const etc = join('/etc/netns', name);
@@ -80,7 +94,11 @@ export function createNodeNamespace(name: string, resolvConf: string): void {
   writeFileSync(join(etc, 'resolv.conf'), resolvConf);
 }
 
+/** Deletes the node's namespace and every pod namespace named after it (`<name>-p<n>`), killing what runs in them. */
 export function deleteNamespace(name: string): void {
+  if (existsSync('/run/netns')) {
+    for (const pod of readdirSync('/run/netns').filter((n) => n.startsWith(`${name}-`))) deletePodNetwork(pod, undefined);
+  }
   for (const pid of pidsIn(name)) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -111,7 +129,7 @@ function pidsIn(name: string): number[] {
 export function removeStaleSandboxes(log: (line: string) => void): void {
   if (!existsSync('/run/netns')) return;
   for (const name of readdirSync('/run/netns')) {
-    if (!name.startsWith(PREFIX)) continue;
+    if (!/^nozzle-sb-\d+$/.test(name)) continue;
     const owner = Number(name.slice(PREFIX.length));
     if (Number.isInteger(owner) && isAlive(owner)) continue;
     log(`removing ${name}, left by a run that no longer exists`);
@@ -128,16 +146,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** `binary args` run inside namespace `name` (with its /etc/netns files mounted over /etc). */
-export function inNamespace(name: string, binary: string, args: readonly string[]): [string, string[]] {
-  return ['ip', ['netns', 'exec', name, binary, ...args]];
-}
-
 /**
  * A pod's namespace, created from inside the node's: `veth` on the node side
- * (routed to `podIp`), `eth0` in the pod. Called by the kubelet stand-in,
- * which runs in the node's mount namespace, so the namespace's name is only
- * visible there and goes away with it.
+ * (routed to `podIp`), `eth0` in the pod. Its name starts with the node's
+ * (`<node namespace>-p<n>`), so deleteNamespace() finds it after a crash.
  */
 export function createPodNetwork(pod: string, veth: string, podIp: string): void {
   ip(['netns', 'add', pod]);
@@ -152,7 +164,7 @@ export function createPodNetwork(pod: string, veth: string, podIp: string): void
   ip(['route', 'add', `${podIp}/32`, 'dev', veth]);
 }
 
-export function deletePodNetwork(pod: string, veth: string): void {
+export function deletePodNetwork(pod: string, veth: string | undefined): void {
   for (const pid of pidsIn(pod)) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -161,7 +173,7 @@ export function deletePodNetwork(pod: string, veth: string): void {
     }
   }
   try {
-    ip(['link', 'delete', veth]);
+    if (veth) ip(['link', 'delete', veth]);
   } catch {
     // the veth goes with the namespace
   }

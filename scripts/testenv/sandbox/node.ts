@@ -7,7 +7,7 @@
  * Prometheus and the kubelet stand-in. It then serves the dialer (the way in
  * from this machine) and writes ready.json; SIGTERM stops it all.
  *
- *   node.js DIR BINARIES_JSON
+ *   node.js DIR BINARIES_JSON SANDBOX_NAMESPACE
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { applyDirectory } from '../apply.js';
 import type { ManagedProcess } from '../process.js';
 import type { SandboxBinaries } from '../binaries.js';
 import { makeCerts } from './certs.js';
-import { NODE_IP, SERVICE_CIDR } from './netns.js';
+import { NODE_IP, SERVICE_CIDR, SYSTEM_PATH } from './netns.js';
 import { NODE_NAME, startControllers, startKwok } from './control-plane.js';
 import { startKubeProxy } from './kube-proxy.js';
 import { startCoreDns, waitForDns } from './coredns.js';
@@ -38,11 +38,13 @@ export interface NodeReady {
   readonly gateway: string;
 }
 
-const [dir, binariesFile] = process.argv.slice(2);
-if (!dir || !binariesFile) {
-  console.error('usage: node.js DIR BINARIES_JSON (started by scripts/testenv/sandbox/sandbox.ts)');
+const [dir, binariesFile, sandbox] = process.argv.slice(2);
+if (!dir || !binariesFile || !sandbox) {
+  console.error('usage: node.js DIR BINARIES_JSON SANDBOX_NAMESPACE (started by scripts/testenv/sandbox/sandbox.ts)');
   process.exit(2);
 }
+// Every server below finds the system's tools (nft, ip, sysctl), not an npm script's.
+process.env.PATH = SYSTEM_PATH;
 const binaries = JSON.parse(readFileSync(binariesFile, 'utf8')) as SandboxBinaries;
 const progress = (line: string): void => appendFileSync(join(dir, 'progress.log'), `${line}\n`);
 
@@ -101,33 +103,37 @@ async function main(): Promise<void> {
   processes.push(await startKwok(binaries.kwok, dir as string, admin, config));
   await applyDirectory(config, binaries.kedaCrds);
 
-  progress('starting kube-proxy and CoreDNS');
-  processes.push(await startKubeProxy(binaries.kubeProxy, dir as string, admin, NODE_NAME));
+  progress('starting CoreDNS and kube-proxy');
   processes.push(await startCoreDns(binaries.coredns, dir as string, admin, config));
+  processes.push(await startKubeProxy(binaries.kubeProxy, dir as string, admin, NODE_NAME));
+  // Services work: CoreDNS answers at the DNS Service's ClusterIP, through kube-proxy's rules.
   await waitForDns('kubernetes.default.svc.cluster.local');
-
-  progress('starting Traefik (Ingress and Gateway API providers)');
-  const gateway = await startGateway(
-    binaries,
-    dir as string,
-    { url: apiserver.url, token: apiserver.adminToken, caFile: certs.caCert },
-    config,
-    { allowExternalNameServices: true },
-  );
-  processes.push(gateway.process);
-  progress('starting Prometheus');
-  processes.push(await startPrometheus(binaries.prometheus, dir as string, config));
-  processes.push(...(await startKeda(binaries, dir as string, admin, config, progress)));
 
   progress('starting the kubelet stand-in');
   kubelet = new Kubelet({
     config,
     nodeName: NODE_NAME,
+    sandbox: sandbox as string,
     dir: dir as string,
     binaries: { natsServer: binaries.natsServer },
     log: (line) => appendFileSync(join(dir as string, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
   });
   await kubelet.start();
+
+  // Independent of each other: start them side by side.
+  progress('starting Traefik (Ingress and Gateway API providers), Prometheus and KEDA');
+  const [gateway, prometheus, keda] = await Promise.all([
+    startGateway(
+      binaries,
+      dir as string,
+      { url: apiserver.url, token: apiserver.adminToken, caFile: certs.caCert },
+      config,
+      { allowExternalNameServices: true },
+    ),
+    startPrometheus(binaries.prometheus, dir as string, config),
+    startKeda(binaries, dir as string, admin, config, progress),
+  ]);
+  processes.push(gateway.process, prometheus, ...keda);
 
   const dialerPath = join(dir as string, 'dialer.sock');
   dialer = await serveDialer(dialerPath);

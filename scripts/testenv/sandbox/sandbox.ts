@@ -27,6 +27,7 @@ import {
   deleteNamespace,
   removeStaleSandboxes,
   sandboxName,
+  SYSTEM_PATH,
 } from './netns.js';
 import { dial, forward } from './dialer.js';
 import type { NodeReady } from './node.js';
@@ -77,8 +78,8 @@ export class Sandbox {
       node = ManagedProcess.start(
         'sandbox node',
         'ip',
-        ['netns', 'exec', namespace, process.execPath, nodeProgram, dir, binariesFile],
-        { logFile: join(dir, 'node.log'), processGroup: true },
+        ['netns', 'exec', namespace, process.execPath, nodeProgram, dir, binariesFile, namespace],
+        { logFile: join(dir, 'node.log'), processGroup: true, env: { ...process.env, PATH: SYSTEM_PATH } },
       );
       const ready = await waitForNode(node, dir, progress);
       const open = async (port: number): Promise<number> => {
@@ -130,11 +131,6 @@ export class Sandbox {
   /** An HTTP GET to `url` as a pod would send it (cluster names resolve), e.g. http://10.96.3.4/ or http://web.app.svc/. */
   get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
     return sandboxGet(this.dialerPath, url, headers);
-  }
-
-  /** The argv that runs `command` in the sandbox's network, resolving through its cluster DNS. */
-  execArgv(command: readonly string[]): string[] {
-    return ['ip', 'netns', 'exec', this.namespace, ...command];
   }
 
   async stop(options: { keepLogs: boolean }): Promise<void> {
@@ -240,7 +236,10 @@ function readdirSyncSafe(path: string): string[] | undefined {
 export async function execInSandbox(command: readonly string[]): Promise<number> {
   const state = runningSandbox();
   if (!state) throw new Error('no sandbox is running: start one with `npm run testenv -- up --e2e`');
-  const child = spawn('ip', ['netns', 'exec', state.namespace, ...command], { stdio: 'inherit' });
+  const child = spawn('ip', ['netns', 'exec', state.namespace, ...command], {
+    stdio: 'inherit',
+    env: { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}` },
+  });
   const [code] = (await once(child, 'exit')) as [number | null];
   return code ?? 1;
 }

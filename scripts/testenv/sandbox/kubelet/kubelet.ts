@@ -14,6 +14,7 @@ import type { ImageBinaries } from './images.js';
 export interface KubeletOptions {
   readonly config: KubeConfig;
   readonly nodeName: string;
+  readonly sandbox: string;
   readonly dir: string;
   readonly binaries: ImageBinaries;
   readonly log: (line: string) => void;
@@ -56,6 +57,7 @@ export class Kubelet {
       config: options.config,
       core,
       nodeName: options.nodeName,
+      sandbox: options.sandbox,
       dir: options.dir,
       binaries: options.binaries,
       allocateIp: () => addresses.allocate(),

@@ -21,6 +21,8 @@ export interface PodWorkerContext {
   readonly config: KubeConfig;
   readonly core: CoreV1Api;
   readonly nodeName: string;
+  /** The node's network namespace: pod namespaces are named after it. */
+  readonly sandbox: string;
   readonly dir: string;
   readonly binaries: ImageBinaries;
   readonly allocateIp: () => { ip: string; veth: string };
@@ -49,7 +51,7 @@ export class PodWorker {
   #ready = false;
   #restarts = 0;
   #terminating = false;
-  #stopped = false;
+  #termination: Promise<void> | undefined;
   #startedAt = new Date();
   #probeAbort = new AbortController();
 
@@ -64,8 +66,16 @@ export class PodWorker {
     return `${this.#pod.metadata?.namespace}/${this.#pod.metadata?.name}`;
   }
 
+  /**
+   * The newest pod object. Like the kubelet's status manager, puts back the
+   * readiness it knows when someone else changed it (the node lifecycle
+   * controller marks pods NotReady when it misses a node heartbeat).
+   */
   update(pod: V1Pod): void {
     this.#pod = pod;
+    if (!this.#process || this.#terminating) return;
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    if (ready !== this.#ready) void this.#patchStatus(this.#runningStatus()).catch(() => {});
   }
 
   get wantsDeletion(): boolean {
@@ -135,7 +145,7 @@ export class PodWorker {
     const env = await containerEnv(this.ctx.core, pod, home);
     if (!this.#network) {
       const { ip, veth } = this.ctx.allocateIp();
-      const ns = `pod-${veth}`;
+      const ns = `${this.ctx.sandbox}-p${veth.slice(3)}`;
       createPodNetwork(ns, veth, ip);
       this.#network = { ip, veth, ns };
     }
@@ -242,16 +252,20 @@ export class PodWorker {
   }
 
   /** Stops the program (SIGTERM, then SIGKILL after `graceMs`), frees the network, removes the pod object. */
-  async terminate(graceMs: number, deleteObject: boolean): Promise<void> {
-    if (this.#stopped) return;
+  terminate(graceMs: number, deleteObject: boolean): Promise<void> {
+    this.#termination ??= this.#terminate(graceMs, deleteObject);
+    return this.#termination;
+  }
+
+  async #terminate(graceMs: number, deleteObject: boolean): Promise<void> {
     this.#terminating = true;
+    this.ctx.log(`${this.name}: stopping (grace ${graceMs} ms)`);
     this.#probeAbort.abort();
     if (this.#ready) {
       this.#ready = false;
       if (deleteObject) await this.#patchStatus(this.#runningStatus()).catch(() => {});
     }
     await this.#process?.stop(graceMs);
-    this.#stopped = true;
     if (this.#network) {
       deletePodNetwork(this.#network.ns, this.#network.veth);
       this.ctx.releaseIp(this.#network.ip);
@@ -264,6 +278,8 @@ export class PodWorker {
     });
     if (res.status >= 300 && res.status !== 404 && res.status !== 409) {
       this.ctx.log(`${this.name}: deleting the pod object answered ${res.status}: ${res.body}`);
+    } else {
+      this.ctx.log(`${this.name}: stopped and removed`);
     }
   }
 
