@@ -71,7 +71,7 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
   timeline.log('NATS Ready (real nats-server in its pod), nozzle setup Job Complete, activator 2/2 Ready');
 
   await applyObjects(sandbox.kubeConfig(), parseManifests(readFileSync(`${repo}scripts/e2e/app.yaml`, 'utf8')));
-  await applyObjects(sandbox.kubeConfig(), bulkObjects());
+  await createBulk(kube);
   await waitFor(`the ${APP_NAMESPACE} app Ready`, 120_000, async () => {
     const [web, api, tcp] = await Promise.all([
       kube.apps.readNamespacedDeployment({ name: 'web', namespace: APP_NAMESPACE }),
@@ -90,22 +90,31 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
   };
 }
 
-function bulkObjects(): object[] {
-  const deployments = Array.from({ length: BULK_WORKLOADS }, (_, i) => ({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: `bulk-${i}`, namespace: BULK_NAMESPACE },
-    spec: {
-      replicas: 1,
-      paused: true,
-      selector: { matchLabels: { app: `bulk-${i}` } },
-      template: {
-        metadata: { labels: { app: `bulk-${i}` } },
-        spec: { containers: [{ name: 'app', image: 'nozzle.test/echo:1' }] },
-      },
-    },
-  }));
-  return [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: BULK_NAMESPACE, labels: { nozzle: 'true' } } }, ...deployments];
+/** The bulk namespace and its paused Deployments, created 25 at a time. */
+async function createBulk(kube: Kube): Promise<void> {
+  await kube.core.createNamespace({ body: { metadata: { name: BULK_NAMESPACE, labels: { nozzle: 'true' } } } });
+  const names = Array.from({ length: BULK_WORKLOADS }, (_, i) => `bulk-${i}`);
+  for (let i = 0; i < names.length; i += 25) {
+    await Promise.all(
+      names.slice(i, i + 25).map((name) =>
+        kube.apps.createNamespacedDeployment({
+          namespace: BULK_NAMESPACE,
+          body: {
+            metadata: { name },
+            spec: {
+              replicas: 1,
+              paused: true,
+              selector: { matchLabels: { app: name } },
+              template: {
+                metadata: { labels: { app: name } },
+                spec: { containers: [{ name: 'app', image: 'nozzle.test/echo:1' }] },
+              },
+            },
+          },
+        }),
+      ),
+    );
+  }
 }
 
 /** A request through the gateway's entry point on this machine's loopback, routed by Host. */

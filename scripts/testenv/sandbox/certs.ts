@@ -54,6 +54,17 @@ function signed(
   return { cert, key };
 }
 
+/** A serving certificate from the cluster CA, for a Service's DNS names (what an aggregated API server presents). */
+export function servingCert(certs: SandboxCerts, name: string, dnsNames: readonly string[]): { cert: string; key: string } {
+  return signed(
+    certs.dir,
+    name,
+    { cert: certs.caCert, key: certs.caKey },
+    `/CN=${dnsNames[0] ?? name}`,
+    `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
+  );
+}
+
 export function makeCerts(parent: string): SandboxCerts {
   const dir = join(parent, 'pki');
   mkdirSync(dir, { recursive: true });

@@ -15,6 +15,7 @@ import { probe } from '../http.js';
 import { applyObjects } from '../apply.js';
 import { NODE_IP } from './netns.js';
 import { publishNodeService } from './node-services.js';
+import { servingCert, type SandboxCerts } from './certs.js';
 
 export const KEDA_NAMESPACE = 'keda';
 const OPERATOR_SERVICE = 'keda-operator';
@@ -30,6 +31,7 @@ export async function startKeda(
   dir: string,
   kubeconfig: string,
   config: KubeConfig,
+  certs: SandboxCerts,
   progress: (line: string) => void,
 ): Promise<ManagedProcess[]> {
   const certDir = join(dir, 'keda-certs');
@@ -56,8 +58,10 @@ export async function startKeda(
         '--enable-cert-rotation=true',
         `--cert-dir=${certDir}`,
         '--enable-webhook-patching=false',
-        // The operator puts its CA into the APIService, as in a Helm install.
-        '--enable-apiservice-patching=true',
+        // The adapter serves with a certificate from the cluster CA, which
+        // the APIService names: the operator's own certificate covers only
+        // its gRPC Service's names.
+        '--enable-apiservice-patching=false',
         '--zap-log-level=info',
       ],
       { logFile: join(dir, 'keda-operator.log'), env },
@@ -76,9 +80,9 @@ export async function startKeda(
     await sleep(100);
   }
   await operator.stop();
-  const certs = await secret();
-  if (!certs?.data?.['tls.crt']) throw new Error(`KEDA exited before writing its certificates:\n${operator.tail()}`);
-  for (const [key, value] of Object.entries(certs.data)) {
+  const kedaCerts = await secret();
+  if (!kedaCerts?.data?.['tls.crt']) throw new Error(`KEDA exited before writing its certificates:\n${operator.tail()}`);
+  for (const [key, value] of Object.entries(kedaCerts.data)) {
     writeFileSync(join(certDir, key), Buffer.from(value, 'base64'), { mode: 0o600 });
   }
   await publishNodeService(config, {
@@ -93,6 +97,10 @@ export async function startKeda(
 
     progress("starting KEDA's metrics adapter");
     const adapterPort = await freePort();
+    const serving = servingCert(certs, 'keda-adapter', [
+      `${ADAPTER_SERVICE}.${KEDA_NAMESPACE}.svc`,
+      `${ADAPTER_SERVICE}.${KEDA_NAMESPACE}.svc.cluster.local`,
+    ]);
     const adapter = ManagedProcess.start(
       'keda-adapter',
       binaries.kedaAdapter,
@@ -103,8 +111,8 @@ export async function startKeda(
         `--secure-port=${adapterPort}`,
         `--bind-address=${NODE_IP}`,
         `--cert-dir=${certDir}`,
-        `--tls-cert-file=${join(certDir, 'tls.crt')}`,
-        `--tls-private-key-file=${join(certDir, 'tls.key')}`,
+        `--tls-cert-file=${serving.cert}`,
+        `--tls-private-key-file=${serving.key}`,
         `--metrics-service-address=${NODE_IP}:${grpc}`,
         `--metrics-service-grpc-authority=${OPERATOR_SERVICE}.${KEDA_NAMESPACE}.svc.cluster.local`,
       ],
@@ -132,7 +140,7 @@ export async function startKeda(
           version: 'v1beta1',
           groupPriorityMinimum: 100,
           versionPriority: 100,
-          caBundle: certs.data['ca.crt'],
+          caBundle: Buffer.from(certs.caPem).toString('base64'),
         },
       } as never,
     ]);

@@ -131,7 +131,7 @@ async function main(): Promise<void> {
       { allowExternalNameServices: true },
     ),
     startPrometheus(binaries.prometheus, dir as string, config),
-    startKeda(binaries, dir as string, admin, config, progress),
+    startKeda(binaries, dir as string, admin, config, certs, progress),
   ]);
   processes.push(gateway.process, prometheus, ...keda);
 
