@@ -22,7 +22,7 @@ import { connectKube, type Kube } from '../lib/kube/client.js';
 import { decisionId, encodeMessage, sleepMessage, subjectOf } from '../lib/messages.js';
 import { jetstream as names } from '../lib/names.js';
 import { restoreIngresses, restoreWorkloads } from '../lib/wake/restore.js';
-import { startNats } from '../scripts/testenv/nats.js';
+import { startNats } from '../scripts/testenv/servers/nats.js';
 import { prefixPath } from '../test/support/ingress-path.js';
 import { workerMetrics } from '../worker/metrics.js';
 import { Worker } from '../worker/worker.js';

@@ -25,21 +25,24 @@ say('Nozzle demo: a sandbox cluster of real components in a network namespace of
 console.log('(the first run on a machine builds them from Go modules: many minutes, with progress below)');
 const timeline = new Timeline(join(process.cwd(), 'test-results', 'demo-timeline.txt'));
 const sandbox = await Sandbox.start({ progress: (line) => timeline.log(line) });
-let scenario: Scenario | undefined;
+const running: { scenario?: Scenario } = {};
 let stopping = false;
 const stopAll = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   say('stopping everything');
-  await scenario?.stop();
+  await running.scenario?.stop();
   await sandbox.stop({ keepLogs: false });
   process.exit(0);
 };
 process.once('SIGINT', () => void stopAll());
 process.once('SIGTERM', () => void stopAll());
 
-say(`1. kubectl apply -k k8s/ && kubectl apply -k keda/, then the app namespace ${APP_NAMESPACE} (labelled nozzle=true)`);
-scenario = await setUp(sandbox, timeline);
+say(
+  `1. kubectl apply -k k8s/ && kubectl apply -k keda/, then the app namespace ${APP_NAMESPACE} (labelled nozzle=true)`,
+);
+const scenario = await setUp(sandbox, timeline);
+running.scenario = scenario;
 
 say('2. the publisher queues one sleep message per workload; watch KEDA scale the worker 0 -> 1 -> N -> 0');
 await sleepThroughTheQueue(scenario, timeline);

@@ -16,8 +16,8 @@ import { request } from 'node:http';
 import { BatchV1Api, makeInformer, type V1Deployment } from '@kubernetes/client-node';
 import { connectKube, type Kube } from '../../lib/kube/client.js';
 import type { Sandbox } from '../testenv/sandbox/sandbox.js';
-import { applyObjects } from '../testenv/apply.js';
-import { parseManifests } from '../testenv/yaml.js';
+import { applyObjects } from '../testenv/servers/apply.js';
+import { parseManifests } from '../testenv/servers/yaml.js';
 import type { Timeline } from './timeline.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -52,7 +52,12 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
   const kube = connectKube(sandbox.kubeConfig());
   const batch = sandbox.kubeConfig().makeApiClient(BatchV1Api);
   const kubectl = async (args: readonly string[]): Promise<string> =>
-    (await run(sandbox.binaries.kubectl, [...args], { env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath }, cwd: repo })).stdout;
+    (
+      await run(sandbox.binaries.kubectl, [...args], {
+        env: { ...process.env, KUBECONFIG: sandbox.kubeconfigPath },
+        cwd: repo,
+      })
+    ).stdout;
 
   await kubectl(['apply', '-k', 'k8s/']);
   await kubectl(['apply', '-k', 'keda/']);
@@ -66,11 +71,18 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
       batch.readNamespacedJob({ name: 'nozzle-setup', namespace: SYSTEM }),
       kube.apps.readNamespacedDeployment({ name: 'nozzle-activator', namespace: SYSTEM }),
     ]);
-    return nats.status?.readyReplicas === 1 && (setup.status?.succeeded ?? 0) >= 1 && activator.status?.readyReplicas === 2;
+    return (
+      nats.status?.readyReplicas === 1 &&
+      (setup.status?.succeeded ?? 0) >= 1 &&
+      activator.status?.readyReplicas === 2
+    );
   });
   timeline.log('NATS Ready (real nats-server in its pod), nozzle setup Job Complete, activator 2/2 Ready');
 
-  await applyObjects(sandbox.kubeConfig(), parseManifests(readFileSync(`${repo}scripts/e2e/app.yaml`, 'utf8')));
+  await applyObjects(
+    sandbox.kubeConfig(),
+    parseManifests(readFileSync(`${repo}scripts/e2e/app.yaml`, 'utf8')),
+  );
   await createBulk(kube);
   await waitFor(`the ${APP_NAMESPACE} app Ready`, 120_000, async () => {
     const [web, api, tcp] = await Promise.all([
@@ -78,9 +90,13 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
       kube.apps.readNamespacedDeployment({ name: 'api', namespace: APP_NAMESPACE }),
       kube.apps.readNamespacedStatefulSet({ name: 'tcp', namespace: APP_NAMESPACE }),
     ]);
-    return web.status?.readyReplicas === 2 && api.status?.readyReplicas === 1 && tcp.status?.readyReplicas === 1;
+    return (
+      web.status?.readyReplicas === 2 && api.status?.readyReplicas === 1 && tcp.status?.readyReplicas === 1
+    );
   });
-  timeline.log(`${APP_NAMESPACE} Ready: web 2/2 (Ingress), api 1/1 (HTTPRoute), tcp 1/1; ${BULK_WORKLOADS} paused Deployments in ${BULK_NAMESPACE}`);
+  timeline.log(
+    `${APP_NAMESPACE} Ready: web 2/2 (Ingress), api 1/1 (HTTPRoute), tcp 1/1; ${BULK_WORKLOADS} paused Deployments in ${BULK_NAMESPACE}`,
+  );
   return {
     sandbox,
     kube,
@@ -92,7 +108,9 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
 
 /** The bulk namespace and its paused Deployments, created 25 at a time. */
 async function createBulk(kube: Kube): Promise<void> {
-  await kube.core.createNamespace({ body: { metadata: { name: BULK_NAMESPACE, labels: { nozzle: 'true' } } } });
+  await kube.core.createNamespace({
+    body: { metadata: { name: BULK_NAMESPACE, labels: { nozzle: 'true' } } },
+  });
   const names = Array.from({ length: BULK_WORKLOADS }, (_, i) => `bulk-${i}`);
   for (let i = 0; i < names.length; i += 25) {
     await Promise.all(
@@ -118,7 +136,12 @@ async function createBulk(kube: Kube): Promise<void> {
 }
 
 /** A request through the gateway's entry point on this machine's loopback, routed by Host. */
-export function viaGateway(sandbox: Sandbox, host: string, headers: Record<string, string> = {}, path = '/'): Promise<HttpAnswer> {
+export function viaGateway(
+  sandbox: Sandbox,
+  host: string,
+  headers: Record<string, string> = {},
+  path = '/',
+): Promise<HttpAnswer> {
   const url = new URL(sandbox.urls.gateway);
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -130,7 +153,9 @@ export function viaGateway(sandbox: Sandbox, host: string, headers: Record<strin
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,
-            headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])),
+            headers: Object.fromEntries(
+              Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]),
+            ),
             body: Buffer.concat(chunks).toString('utf8'),
             seconds: (performance.now() - started) / 1000,
           }),
@@ -145,13 +170,18 @@ export function viaGateway(sandbox: Sandbox, host: string, headers: Record<strin
 }
 
 /** A browser's GET and an API client's GET for the sleeping Ingress host: the waiting page, then the app after its cold start. */
-export async function wakeThroughTheGateway(scenario: Scenario, timeline: Timeline): Promise<{ page: HttpAnswer; api: HttpAnswer }> {
+export async function wakeThroughTheGateway(
+  scenario: Scenario,
+  timeline: Timeline,
+): Promise<{ page: HttpAnswer; api: HttpAnswer }> {
   timeline.mark('request');
   const page = await viaGateway(scenario.sandbox, INGRESS_HOST, { accept: 'text/html' });
   timeline.log(`browser GET http://${INGRESS_HOST}/ through Traefik -> ${page.status} (waiting page)`);
   const api = await viaGateway(scenario.sandbox, INGRESS_HOST, { accept: 'application/json' });
   timeline.mark('answered');
-  timeline.log(`API GET http://${INGRESS_HOST}/ through Traefik -> ${api.status} in ${api.seconds.toFixed(1)}s from pod ${podOf(api)}`);
+  timeline.log(
+    `API GET http://${INGRESS_HOST}/ through Traefik -> ${api.status} in ${api.seconds.toFixed(1)}s from pod ${podOf(api)}`,
+  );
   return { page, api };
 }
 
@@ -168,9 +198,18 @@ export function podOf(answer: HttpAnswer): string {
 export async function sleepThroughTheQueue(scenario: Scenario, timeline: Timeline): Promise<void> {
   const { kube } = scenario;
   timeline.mark('published');
-  await scenario.kubectl(['-n', SYSTEM, 'create', 'job', '--from=cronjob/nozzle-publisher', 'nozzle-publisher-e2e']);
+  await scenario.kubectl([
+    '-n',
+    SYSTEM,
+    'create',
+    'job',
+    '--from=cronjob/nozzle-publisher',
+    'nozzle-publisher-e2e',
+  ]);
   timeline.log('kubectl create job --from=cronjob/nozzle-publisher: the publisher runs in its pod');
-  await waitFor('KEDA to scale the worker from 0', 120_000, async () => Math.max(...scenario.workerReplicas) >= 1);
+  await waitFor('KEDA to scale the worker from 0', 120_000, () =>
+    Promise.resolve(Math.max(...scenario.workerReplicas) >= 1),
+  );
   timeline.mark('worker-scaled-up');
   await waitFor(`${APP_NAMESPACE} asleep`, 180_000, async () => {
     const [web, api, tcp] = await Promise.all([
@@ -188,14 +227,21 @@ export async function sleepThroughTheQueue(scenario: Scenario, timeline: Timelin
   });
   timeline.mark('bulk-asleep');
   timeline.log(`${BULK_NAMESPACE} asleep: ${BULK_WORKLOADS} Deployments`);
-  await waitFor('KEDA to scale the worker back to 0 after its cooldown', 240_000, async () => scenario.workerReplicas.at(-1) === 0);
+  await waitFor('KEDA to scale the worker back to 0 after its cooldown', 240_000, () =>
+    Promise.resolve(scenario.workerReplicas.at(-1) === 0),
+  );
   timeline.mark('worker-scaled-down');
 }
 
-function watchWorkerReplicas(sandbox: Sandbox, timeline: Timeline): { seen: number[]; start(): Promise<void>; stop(): Promise<void> } {
+function watchWorkerReplicas(
+  sandbox: Sandbox,
+  timeline: Timeline,
+): { seen: number[]; start(): Promise<void>; stop(): Promise<void> } {
   const kube = connectKube(sandbox.kubeConfig());
-  const informer = makeInformer<V1Deployment>(sandbox.kubeConfig(), `/apis/apps/v1/namespaces/${SYSTEM}/deployments`, () =>
-    kube.apps.listNamespacedDeployment({ namespace: SYSTEM }),
+  const informer = makeInformer<V1Deployment>(
+    sandbox.kubeConfig(),
+    `/apis/apps/v1/namespaces/${SYSTEM}/deployments`,
+    () => kube.apps.listNamespacedDeployment({ namespace: SYSTEM }),
   );
   const seen: number[] = [];
   const record = (d: V1Deployment): void => {

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { findBinaries, type Binaries } from './binaries.js';
-import { startEtcd, type Etcd } from './etcd.js';
-import { startApiServer, kubeconfig, type ApiServer } from './apiserver.js';
-import { startNats, type NatsServer } from './nats.js';
+import { findBinaries, type Binaries } from './servers/binaries.js';
+import { startEtcd, type Etcd } from './servers/etcd.js';
+import { startApiServer, kubeconfig, type ApiServer } from './servers/apiserver.js';
+import { startNats, type NatsServer } from './servers/nats.js';
 
 /**
  * The real servers Nozzle's tests run against: etcd, kube-apiserver (RBAC on)
@@ -21,9 +21,7 @@ export class TestEnvironment {
     readonly kubeconfigPath: string,
   ) {}
 
-  static async start(
-    options: { progress?: (line: string) => void } = {},
-  ): Promise<TestEnvironment> {
+  static async start(options: { progress?: (line: string) => void } = {}): Promise<TestEnvironment> {
     const progress = options.progress ?? (() => {});
     const binaries = await findBinaries();
     const dir = mkdtempSync(join(tmpdir(), 'nozzle-testenv-'));

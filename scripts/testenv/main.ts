@@ -12,16 +12,26 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { TestEnvironment } from './environment.js';
-import { findBinaries } from './binaries.js';
+import { findBinaries } from './servers/binaries.js';
 import { Sandbox, execInSandbox } from './sandbox/sandbox.js';
 
 const progress = (line: string): void => void process.stderr.write(`[testenv] ${line}\n`);
 
 /** The base environment or the sandbox, behind the little both offer. */
-async function start(e2e: boolean): Promise<{ env: Record<string, string>; dir: string; describe: string; stop(o: { keepLogs: boolean }): Promise<void> }> {
+async function start(e2e: boolean): Promise<{
+  env: Record<string, string>;
+  dir: string;
+  describe: string;
+  stop(o: { keepLogs: boolean }): Promise<void>;
+}> {
   if (!e2e) {
     const env = await TestEnvironment.start({ progress });
-    return { env: env.env, dir: env.dir, describe: `kube-apiserver ${env.apiserver.url}`, stop: (o) => env.stop(o) };
+    return {
+      env: env.env,
+      dir: env.dir,
+      describe: `kube-apiserver ${env.apiserver.url}`,
+      stop: (o) => env.stop(o),
+    };
   }
   const sandbox = await Sandbox.start({ progress });
   const kubectl = sandbox.binaries.kubectl;
@@ -96,7 +106,9 @@ try {
       process.exitCode = await binaries(e2e);
       break;
     default:
-      console.error('usage: testenv up [--e2e] | run [--e2e] -- COMMAND... | exec -- COMMAND... | binaries [--e2e]');
+      console.error(
+        'usage: testenv up [--e2e] | run [--e2e] -- COMMAND... | exec -- COMMAND... | binaries [--e2e]',
+      );
       process.exitCode = 2;
   }
 } catch (err) {

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { entrypointCommand, runDockerfile, type Stage } from '../../scripts/image/dockerfile.js';
-import { freePort } from '../../scripts/testenv/ports.js';
+import { freePort } from '../../scripts/testenv/servers/ports.js';
 import { TestEnvironment } from '../../scripts/testenv/environment.js';
 import { repoRoot } from '../support/manifests.js';
 

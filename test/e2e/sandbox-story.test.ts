@@ -55,11 +55,16 @@ test('an opted-in namespace sleeps through the queue while KEDA scales the worke
   const inCluster = await sandbox.get(`http://web.${APP_NAMESPACE}.svc.cluster.local/inside`);
   t.is(inCluster.status, 200);
   t.is((JSON.parse(inCluster.body) as { path: string }).path, '/inside');
-  timeline.log(`awake: Ingress -> ${podOf(byIngress)}, HTTPRoute -> ${podOf(byRoute)}, ClusterIP by name -> 200`);
+  timeline.log(
+    `awake: Ingress -> ${podOf(byIngress)}, HTTPRoute -> ${podOf(byRoute)}, ClusterIP by name -> 200`,
+  );
 
   await sleepThroughTheQueue(scenario, timeline);
   t.is(scenario.workerReplicas[0], 0, 'the worker starts with no pods');
-  t.true(Math.max(...scenario.workerReplicas) >= 2, `KEDA scaled the worker to N >= 2: ${scenario.workerReplicas.join(' -> ')}`);
+  t.true(
+    Math.max(...scenario.workerReplicas) >= 2,
+    `KEDA scaled the worker to N >= 2: ${scenario.workerReplicas.join(' -> ')}`,
+  );
   t.true(Math.max(...scenario.workerReplicas) <= 5, 'within the ScaledObject maxReplicaCount');
   t.is(scenario.workerReplicas.at(-1), 0);
   const web = await kube.apps.readNamespacedDeployment({ name: 'web', namespace: APP_NAMESPACE });

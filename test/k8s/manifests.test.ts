@@ -8,9 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { parseManifests } from '../../scripts/testenv/yaml.js';
+import { parseManifests } from '../../scripts/testenv/servers/yaml.js';
 import { adminKubeConfig, requireEnv } from '../support/env.js';
-import { apply, kubeRequest } from '../../scripts/testenv/kube-request.js';
+import { apply, kubeRequest } from '../../scripts/testenv/servers/kube-request.js';
 import { kustomization, manifestObjects, yamlFiles } from '../support/manifests.js';
 
 const config = adminKubeConfig();

@@ -11,7 +11,7 @@ import { request } from 'undici';
 import { UpstreamAddresses } from '../../activator/upstream-address.js';
 import { statusOf } from '../../lib/errors.js';
 import { annotations, labels } from '../../lib/names.js';
-import { apply } from '../../scripts/testenv/kube-request.js';
+import { apply } from '../../scripts/testenv/servers/kube-request.js';
 import { repoRoot } from '../support/manifests.js';
 import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from '../support/env.js';
 import { eventually, makeReady, startSleepingStage, type AppSpec } from '../support/activator.js';

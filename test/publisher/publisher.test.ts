@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { freePort } from '../../scripts/testenv/ports.js';
+import { freePort } from '../../scripts/testenv/servers/ports.js';
 import { adminKube } from '../support/env.js';
 import { writeKubeconfig } from '../support/kubeconfig-file.js';
 import { NozzleProcess, type LogLine } from '../support/nozzle-process.js';

@@ -44,7 +44,9 @@ export function browser(): Promise<Browser> {
   if (!launched) {
     if (!existsSync(CHROMIUM_PATH)) {
       return Promise.reject(
-        new Error(`${CHROMIUM_PATH} does not exist: run scripts/install-system-packages.sh (or set CHROMIUM_PATH)`),
+        new Error(
+          `${CHROMIUM_PATH} does not exist: run scripts/install-system-packages.sh (or set CHROMIUM_PATH)`,
+        ),
       );
     }
     launched = chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], timeout: 60_000 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { parseManifests } from '../../scripts/testenv/yaml.js';
+import { parseManifests } from '../../scripts/testenv/servers/yaml.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { connectKube, type Kube } from '../../lib/kube/client.js';
-import { kubeconfig, startApiServer, type ApiServer } from '../../scripts/testenv/apiserver.js';
-import { startEtcd } from '../../scripts/testenv/etcd.js';
+import { kubeconfig, startApiServer, type ApiServer } from '../../scripts/testenv/servers/apiserver.js';
+import { startEtcd } from '../../scripts/testenv/servers/etcd.js';
 import { requireEnv } from './env.js';
 
 export interface PrivateApiServer {

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNats, type NatsServer } from '../../scripts/testenv/nats.js';
+import { startNats, type NatsServer } from '../../scripts/testenv/servers/nats.js';
 import { requireEnv } from './env.js';
 
 export interface PrivateNats extends NatsServer {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { ConfigError, load } from '../../lib/config/settings.js';
 import { parseDuration } from '../../lib/duration.js';
-import { parseManifests } from '../../scripts/testenv/yaml.js';
+import { parseManifests } from '../../scripts/testenv/servers/yaml.js';
 import { repoRoot } from '../support/manifests.js';
 import workerCommand from '../../worker/command.js';
 

@@ -8,7 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectKube } from '../../lib/kube/client.js';
 import { encodeMessage, sleepMessage } from '../../lib/messages.js';
-import { freePort } from '../../scripts/testenv/ports.js';
+import { freePort } from '../../scripts/testenv/servers/ports.js';
 import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
 import { NozzleProcess } from '../support/nozzle-process.js';

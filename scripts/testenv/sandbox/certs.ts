@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLUSTER_DOMAIN, KUBERNETES_SERVICE_IP, NODE_IP } from './netns.js';
+import { CLUSTER_DOMAIN, KUBERNETES_SERVICE_IP, NODE_IP } from './network/netns.js';
 
 export interface SandboxCerts {
   readonly dir: string;
@@ -31,8 +31,14 @@ function openssl(args: readonly string[]): void {
 function makeCa(dir: string, name: string, subject: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert]
-    .concat(['-days', '7', '-subj', subject]));
+  openssl(
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert].concat([
+      '-days',
+      '7',
+      '-subj',
+      subject,
+    ]),
+  );
   return { cert, key };
 }
 
@@ -49,13 +55,25 @@ function signed(
   const ext = join(dir, `${name}.ext`);
   writeFileSync(ext, extensions);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subject]);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial']
-    .concat(['-out', cert, '-days', '7', '-extfile', ext]));
+  openssl(
+    ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial'].concat([
+      '-out',
+      cert,
+      '-days',
+      '7',
+      '-extfile',
+      ext,
+    ]),
+  );
   return { cert, key };
 }
 
 /** A serving certificate from the cluster CA, for a Service's DNS names (what an aggregated API server presents). */
-export function servingCert(certs: SandboxCerts, name: string, dnsNames: readonly string[]): { cert: string; key: string } {
+export function servingCert(
+  certs: SandboxCerts,
+  name: string,
+  dnsNames: readonly string[],
+): { cert: string; key: string } {
   return signed(
     certs.dir,
     name,
@@ -69,7 +87,13 @@ export function makeCerts(parent: string): SandboxCerts {
   const dir = join(parent, 'pki');
   mkdirSync(dir, { recursive: true });
   const ca = makeCa(dir, 'ca', '/CN=nozzle-sandbox-ca');
-  const names = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', `kubernetes.default.svc.${CLUSTER_DOMAIN}`, 'localhost'];
+  const names = [
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    `kubernetes.default.svc.${CLUSTER_DOMAIN}`,
+    'localhost',
+  ];
   const ips = [NODE_IP, KUBERNETES_SERVICE_IP, '127.0.0.1'];
   const san = [...names.map((n) => `DNS:${n}`), ...ips.map((i) => `IP:${i}`)].join(',');
   const apiserver = signed(

@@ -8,11 +8,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ManagedProcess } from '../process.js';
-import { freePort } from '../ports.js';
-import { probe } from '../http.js';
-import { applyObjects } from '../apply.js';
-import { NODE_IP, POD_CIDR } from './netns.js';
+import { ManagedProcess } from '../servers/process.js';
+import { freePort } from '../servers/ports.js';
+import { probe } from '../servers/http.js';
+import { applyObjects } from '../servers/apply.js';
+import { NODE_IP, POD_CIDR } from './network/netns.js';
 
 export const NODE_NAME = 'sandbox-node-0';
 
@@ -39,7 +39,13 @@ const CONTROLLERS = [
 
 const insecure = { insecure: true } as const;
 
-async function startComponent(name: string, binary: string, dir: string, kubeconfig: string, extra: readonly string[]): Promise<ManagedProcess> {
+async function startComponent(
+  name: string,
+  binary: string,
+  dir: string,
+  kubeconfig: string,
+  extra: readonly string[],
+): Promise<ManagedProcess> {
   const port = await freePort();
   const child = ManagedProcess.start(
     name,
@@ -55,7 +61,10 @@ async function startComponent(name: string, binary: string, dir: string, kubecon
     ],
     { logFile: join(dir, `${name}.log`) },
   );
-  await child.waitUntil('healthy', async () => (await probe(`https://127.0.0.1:${port}/healthz`, insecure)) === 200);
+  await child.waitUntil(
+    'healthy',
+    async () => (await probe(`https://127.0.0.1:${port}/healthz`, insecure)) === 200,
+  );
   return child;
 }
 
@@ -97,7 +106,12 @@ spec:
   next: {}
 `;
 
-export async function startKwok(binary: string, dir: string, kubeconfig: string, config: KubeConfig): Promise<ManagedProcess> {
+export async function startKwok(
+  binary: string,
+  dir: string,
+  kubeconfig: string,
+  config: KubeConfig,
+): Promise<ManagedProcess> {
   const port = await freePort();
   const stages = join(dir, 'kwok.yaml');
   writeFileSync(stages, KWOK_STAGES);
@@ -127,7 +141,11 @@ export async function startKwok(binary: string, dir: string, kubeconfig: string,
       metadata: {
         name: NODE_NAME,
         annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
-        labels: { 'kubernetes.io/arch': 'amd64', 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': NODE_NAME },
+        labels: {
+          'kubernetes.io/arch': 'amd64',
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/hostname': NODE_NAME,
+        },
       },
       spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
     } as never,

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Resolver } from 'node:dns/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ManagedProcess } from '../process.js';
-import { freePort } from '../ports.js';
-import { probe } from '../http.js';
-import { CLUSTER_DOMAIN, DNS_SERVICE_IP, NODE_IP } from './netns.js';
+import { ManagedProcess } from '../servers/process.js';
+import { freePort } from '../servers/ports.js';
+import { probe } from '../servers/http.js';
+import { CLUSTER_DOMAIN, DNS_SERVICE_IP, NODE_IP } from './network/netns.js';
 import { publishNodeService } from './node-services.js';
 
 export async function startCoreDns(
@@ -40,7 +40,9 @@ export async function startCoreDns(
 }
 `,
   );
-  const coredns = ManagedProcess.start('coredns', binary, ['-conf', corefile], { logFile: join(dir, 'coredns.log') });
+  const coredns = ManagedProcess.start('coredns', binary, ['-conf', corefile], {
+    logFile: join(dir, 'coredns.log'),
+  });
   await coredns.waitUntil('ready', async () => (await probe(`http://127.0.0.1:${ready}/ready`)) === 200);
   await publishNodeService(config, {
     namespace: 'kube-system',

@@ -8,10 +8,10 @@
  */
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ManagedProcess } from '../process.js';
-import { probe } from '../http.js';
-import { applyDirectory, applyObjects } from '../apply.js';
-import { NODE_IP } from './netns.js';
+import { ManagedProcess } from '../servers/process.js';
+import { probe } from '../servers/http.js';
+import { applyDirectory, applyObjects } from '../servers/apply.js';
+import { NODE_IP } from './network/netns.js';
 
 export const GATEWAY_NAMESPACE = 'gateway-system';
 export const GATEWAY_NAME = 'sandbox';
@@ -62,7 +62,11 @@ export async function startGateway(
     ],
     { logFile: join(dir, 'traefik.log') },
   );
-  await traefik.waitUntil('serving', async () => (await probe(`http://${TRAEFIK_METRICS}/ping`)) === 200, 60_000);
+  await traefik.waitUntil(
+    'serving',
+    async () => (await probe(`http://${TRAEFIK_METRICS}/ping`)) === 200,
+    60_000,
+  );
   await applyObjects(config, [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: GATEWAY_NAMESPACE } },
     {
@@ -77,7 +81,14 @@ export async function startGateway(
       metadata: { name: GATEWAY_NAME, namespace: GATEWAY_NAMESPACE },
       spec: {
         gatewayClassName: 'traefik',
-        listeners: [{ name: 'http', protocol: 'HTTP', port: GATEWAY_PORT, allowedRoutes: { namespaces: { from: 'All' } } }],
+        listeners: [
+          {
+            name: 'http',
+            protocol: 'HTTP',
+            port: GATEWAY_PORT,
+            allowedRoutes: { namespaces: { from: 'All' } },
+          },
+        ],
       },
     } as never,
   ]);

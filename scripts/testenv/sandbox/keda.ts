@@ -9,11 +9,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { ManagedProcess } from '../process.js';
-import { freePort } from '../ports.js';
-import { probe } from '../http.js';
-import { applyObjects } from '../apply.js';
-import { NODE_IP } from './netns.js';
+import { ManagedProcess } from '../servers/process.js';
+import { freePort } from '../servers/ports.js';
+import { probe } from '../servers/http.js';
+import { applyObjects } from '../servers/apply.js';
+import { NODE_IP } from './network/netns.js';
 import { publishNodeService } from './node-services.js';
 import { servingCert, type SandboxCerts } from './certs.js';
 
@@ -81,7 +81,8 @@ export async function startKeda(
   }
   await operator.stop();
   const kedaCerts = await secret();
-  if (!kedaCerts?.data?.['tls.crt']) throw new Error(`KEDA exited before writing its certificates:\n${operator.tail()}`);
+  if (!kedaCerts?.data?.['tls.crt'])
+    throw new Error(`KEDA exited before writing its certificates:\n${operator.tail()}`);
   for (const [key, value] of Object.entries(kedaCerts.data)) {
     writeFileSync(join(certDir, key), Buffer.from(value, 'base64'), { mode: 0o600 });
   }
@@ -93,7 +94,11 @@ export async function startKeda(
   operator = startOperator();
   const processes = [operator];
   try {
-    await operator.waitUntil('ready', async () => (await probe(`http://127.0.0.1:${health}/readyz`)) === 200, 120_000);
+    await operator.waitUntil(
+      'ready',
+      async () => (await probe(`http://127.0.0.1:${health}/readyz`)) === 200,
+      120_000,
+    );
 
     progress("starting KEDA's metrics adapter");
     const adapterPort = await freePort();

@@ -4,12 +4,17 @@
  * translated to endpoints by the same rules as in a cluster.
  */
 import { join } from 'node:path';
-import { ManagedProcess } from '../process.js';
-import { freePort } from '../ports.js';
-import { probe } from '../http.js';
-import { POD_CIDR } from './netns.js';
+import { ManagedProcess } from '../servers/process.js';
+import { freePort } from '../servers/ports.js';
+import { probe } from '../servers/http.js';
+import { POD_CIDR } from './network/netns.js';
 
-export async function startKubeProxy(binary: string, dir: string, kubeconfig: string, nodeName: string): Promise<ManagedProcess> {
+export async function startKubeProxy(
+  binary: string,
+  dir: string,
+  kubeconfig: string,
+  nodeName: string,
+): Promise<ManagedProcess> {
   const [healthz, metrics] = [await freePort(), await freePort()];
   const proxy = ManagedProcess.start(
     'kube-proxy',
@@ -26,6 +31,10 @@ export async function startKubeProxy(binary: string, dir: string, kubeconfig: st
     ],
     { logFile: join(dir, 'kube-proxy.log') },
   );
-  await proxy.waitUntil('healthy', async () => (await probe(`http://127.0.0.1:${healthz}/healthz`)) === 200, 60_000);
+  await proxy.waitUntil(
+    'healthy',
+    async () => (await probe(`http://127.0.0.1:${healthz}/healthz`)) === 200,
+    60_000,
+  );
   return proxy;
 }

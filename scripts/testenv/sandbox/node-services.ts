@@ -6,8 +6,8 @@
  * their usual names, through cluster DNS and kube-proxy.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { applyObjects } from '../apply.js';
-import { NODE_IP } from './netns.js';
+import { applyObjects } from '../servers/apply.js';
+import { NODE_IP } from './network/netns.js';
 
 export interface NodePort {
   readonly name: string;
@@ -28,7 +28,12 @@ export async function publishNodeService(
       metadata: { name: service.name, namespace: service.namespace },
       spec: {
         ...(service.clusterIP ? { clusterIP: service.clusterIP } : {}),
-        ports: service.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol ?? 'TCP' })),
+        ports: service.ports.map((p) => ({
+          name: p.name,
+          port: p.port,
+          targetPort: p.targetPort,
+          protocol: p.protocol ?? 'TCP',
+        })),
       },
     } as never,
     {
@@ -37,7 +42,10 @@ export async function publishNodeService(
       metadata: {
         name: `${service.name}-node`,
         namespace: service.namespace,
-        labels: { 'kubernetes.io/service-name': service.name, 'endpointslice.kubernetes.io/managed-by': 'sandbox.nozzle.test' },
+        labels: {
+          'kubernetes.io/service-name': service.name,
+          'endpointslice.kubernetes.io/managed-by': 'sandbox.nozzle.test',
+        },
       },
       addressType: 'IPv4',
       endpoints: [{ addresses: [NODE_IP], conditions: { ready: true } }],

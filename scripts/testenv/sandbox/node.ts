@@ -13,13 +13,13 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Server } from 'node:net';
-import { startEtcd } from '../etcd.js';
-import { startApiServer, kubeconfig } from '../apiserver.js';
-import { applyDirectory } from '../apply.js';
-import type { ManagedProcess } from '../process.js';
-import type { SandboxBinaries } from '../binaries.js';
+import { startEtcd } from '../servers/etcd.js';
+import { startApiServer, kubeconfig } from '../servers/apiserver.js';
+import { applyDirectory } from '../servers/apply.js';
+import type { ManagedProcess } from '../servers/process.js';
+import type { SandboxBinaries } from '../servers/binaries.js';
 import { makeCerts } from './certs.js';
-import { NODE_IP, SERVICE_CIDR, SYSTEM_PATH } from './netns.js';
+import { NODE_IP, SERVICE_CIDR, SYSTEM_PATH } from './network/netns.js';
 import { NODE_NAME, startControllers, startKwok } from './control-plane.js';
 import { startKubeProxy } from './kube-proxy.js';
 import { startCoreDns, waitForDns } from './coredns.js';
@@ -40,7 +40,9 @@ export interface NodeReady {
 
 const [dir, binariesFile, sandbox] = process.argv.slice(2);
 if (!dir || !binariesFile || !sandbox) {
-  console.error('usage: node.js DIR BINARIES_JSON SANDBOX_NAMESPACE (started by scripts/testenv/sandbox/sandbox.ts)');
+  console.error(
+    'usage: node.js DIR BINARIES_JSON SANDBOX_NAMESPACE (started by scripts/testenv/sandbox/sandbox.ts)',
+  );
   process.exit(2);
 }
 // Every server below finds the system's tools (nft, ip, sysctl), not an npm script's.
@@ -116,7 +118,8 @@ async function main(): Promise<void> {
     sandbox: sandbox as string,
     dir: dir as string,
     binaries: { natsServer: binaries.natsServer },
-    log: (line) => appendFileSync(join(dir as string, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
+    log: (line) =>
+      appendFileSync(join(dir as string, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
   });
   await kubelet.start();
 
@@ -137,7 +140,12 @@ async function main(): Promise<void> {
 
   const dialerPath = join(dir as string, 'dialer.sock');
   dialer = await serveDialer(dialerPath);
-  const ready: NodeReady = { adminToken: apiserver.adminToken, caFile: certs.caCert, dialer: dialerPath, gateway: gateway.gateway };
+  const ready: NodeReady = {
+    adminToken: apiserver.adminToken,
+    caFile: certs.caCert,
+    dialer: dialerPath,
+    gateway: gateway.gateway,
+  };
   writeFileSync(join(dir as string, 'ready.json'), JSON.stringify(ready));
   progress('the node is ready');
 }

@@ -6,15 +6,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ManagedProcess } from '../process.js';
-import { probe } from '../http.js';
-import { NODE_IP } from './netns.js';
+import { ManagedProcess } from '../servers/process.js';
+import { probe } from '../servers/http.js';
+import { NODE_IP } from './network/netns.js';
 import { publishNodeService } from './node-services.js';
 import { TRAEFIK_METRICS } from './gateway.js';
 
 export const PROMETHEUS_PORT = 9090;
 
-export async function startPrometheus(binary: string, dir: string, config: KubeConfig): Promise<ManagedProcess> {
+export async function startPrometheus(
+  binary: string,
+  dir: string,
+  config: KubeConfig,
+): Promise<ManagedProcess> {
   const file = join(dir, 'prometheus.yml');
   writeFileSync(
     file,
@@ -40,7 +44,11 @@ scrape_configs:
     ],
     { logFile: join(dir, 'prometheus.log') },
   );
-  await prometheus.waitUntil('ready', async () => (await probe(`http://${NODE_IP}:${PROMETHEUS_PORT}/-/ready`)) === 200, 120_000);
+  await prometheus.waitUntil(
+    'ready',
+    async () => (await probe(`http://${NODE_IP}:${PROMETHEUS_PORT}/-/ready`)) === 200,
+    120_000,
+  );
   await publishNodeService(config, {
     namespace: 'monitoring',
     name: 'prometheus',

@@ -6,7 +6,15 @@
  * dialer reaches any address or cluster name there, and `exec` runs a
  * command in the sandbox's network. stop() removes all of it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,8 +24,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { KubeConfig } from '@kubernetes/client-node';
-import { findBinaries, type SandboxBinaries } from '../binaries.js';
-import { ManagedProcess } from '../process.js';
+import { findBinaries, type SandboxBinaries } from '../servers/binaries.js';
+import { ManagedProcess } from '../servers/process.js';
 import {
   CLUSTER_DOMAIN,
   DNS_SERVICE_IP,
@@ -28,7 +36,7 @@ import {
   removeStaleSandboxes,
   sandboxName,
   SYSTEM_PATH,
-} from './netns.js';
+} from './network/netns.js';
 import { dial, forward } from './dialer.js';
 import type { NodeReady } from './node.js';
 import { GATEWAY_PORT } from './gateway.js';
@@ -93,13 +101,27 @@ export class Sandbox {
         prometheus: `http://127.0.0.1:${await open(PROMETHEUS_PORT)}`,
       };
       const kubeconfigPath = join(dir, 'kubeconfig-outside');
-      writeFileSync(kubeconfigPath, outsideKubeconfig(urls.apiserver, readFileSync(ready.caFile, 'utf8'), ready.adminToken), {
-        mode: 0o600,
-      });
+      writeFileSync(
+        kubeconfigPath,
+        outsideKubeconfig(urls.apiserver, readFileSync(ready.caFile, 'utf8'), ready.adminToken),
+        {
+          mode: 0o600,
+        },
+      );
       mkdirSync(STATE_DIR, { recursive: true });
       const state: SandboxState = { namespace, dir, pid: process.pid };
       writeFileSync(join(STATE_DIR, `${process.pid}.json`), JSON.stringify(state));
-      return new Sandbox(namespace, dir, binaries, kubeconfigPath, ready.dialer, ready.gateway, urls, node, servers);
+      return new Sandbox(
+        namespace,
+        dir,
+        binaries,
+        kubeconfigPath,
+        ready.dialer,
+        ready.gateway,
+        urls,
+        node,
+        servers,
+      );
     } catch (err) {
       for (const s of servers) s.close();
       await node?.stop(30_000);
@@ -129,7 +151,10 @@ export class Sandbox {
   }
 
   /** An HTTP GET to `url` as a pod would send it (cluster names resolve), e.g. http://10.96.3.4/ or http://web.app.svc/. */
-  get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+  get(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
     return sandboxGet(this.dialerPath, url, headers);
   }
 
@@ -143,7 +168,11 @@ export class Sandbox {
   }
 }
 
-async function waitForNode(node: ManagedProcess, dir: string, progress: (line: string) => void): Promise<NodeReady> {
+async function waitForNode(
+  node: ManagedProcess,
+  dir: string,
+  progress: (line: string) => void,
+): Promise<NodeReady> {
   const progressFile = join(dir, 'progress.log');
   let shown = 0;
   const deadline = Date.now() + 300_000;
@@ -156,7 +185,8 @@ async function waitForNode(node: ManagedProcess, dir: string, progress: (line: s
     const readyFile = join(dir, 'ready.json');
     if (existsSync(readyFile)) return JSON.parse(readFileSync(readyFile, 'utf8')) as NodeReady;
     if (!node.running) throw new Error(`the sandbox node exited:\n${node.tail(40)}`);
-    if (Date.now() > deadline) throw new Error(`the sandbox node was not ready after 300s:\n${node.tail(40)}`);
+    if (Date.now() > deadline)
+      throw new Error(`the sandbox node was not ready after 300s:\n${node.tail(40)}`);
     await sleep(200);
   }
 }
@@ -165,7 +195,12 @@ function outsideKubeconfig(server: string, ca: string, token: string): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'nozzle-sandbox', cluster: { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
+    clusters: [
+      {
+        name: 'nozzle-sandbox',
+        cluster: { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') },
+      },
+    ],
     users: [{ name: 'sandbox-admin', user: { token } }],
     contexts: [{ name: 'nozzle-sandbox', context: { cluster: 'nozzle-sandbox', user: 'sandbox-admin' } }],
     'current-context': 'nozzle-sandbox',
@@ -194,7 +229,13 @@ export function sandboxGet(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
         res.on('error', reject);
       },
     );

@@ -5,10 +5,14 @@
  * fields. Nothing of this machine's own environment leaks in.
  */
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { KUBERNETES_SERVICE_IP } from '../netns.js';
+import { KUBERNETES_SERVICE_IP } from '../network/netns.js';
 import { fieldValue } from './volumes.js';
 
-export async function containerEnv(core: CoreV1Api, pod: V1Pod, home: string): Promise<Record<string, string>> {
+export async function containerEnv(
+  core: CoreV1Api,
+  pod: V1Pod,
+  home: string,
+): Promise<Record<string, string>> {
   const namespace = pod.metadata?.namespace ?? 'default';
   const container = pod.spec?.containers[0];
   const env: Record<string, string> = {
@@ -32,7 +36,8 @@ export async function containerEnv(core: CoreV1Api, pod: V1Pod, home: string): P
       const secret = await optional(source.secretRef.optional, () =>
         core.readNamespacedSecret({ name: source.secretRef?.name ?? '', namespace }),
       );
-      for (const [k, v] of Object.entries(secret?.data ?? {})) env[prefix + k] = Buffer.from(v, 'base64').toString('utf8');
+      for (const [k, v] of Object.entries(secret?.data ?? {}))
+        env[prefix + k] = Buffer.from(v, 'base64').toString('utf8');
     }
   }
   for (const variable of container?.env ?? []) {
@@ -43,18 +48,26 @@ export async function containerEnv(core: CoreV1Api, pod: V1Pod, home: string): P
       env[variable.name] = fieldValue(pod, from.fieldRef.fieldPath);
     } else if (from.configMapKeyRef) {
       const ref = from.configMapKeyRef;
-      const cm = await optional(ref.optional, () => core.readNamespacedConfigMap({ name: ref.name ?? '', namespace }));
+      const cm = await optional(ref.optional, () =>
+        core.readNamespacedConfigMap({ name: ref.name ?? '', namespace }),
+      );
       const value = cm?.data?.[ref.key];
       if (value !== undefined) env[variable.name] = value;
-      else if (!ref.optional) throw new Error(`env ${variable.name}: key ${ref.key} is not in ConfigMap ${ref.name}`);
+      else if (!ref.optional)
+        throw new Error(`env ${variable.name}: key ${ref.key} is not in ConfigMap ${ref.name}`);
     } else if (from.secretKeyRef) {
       const ref = from.secretKeyRef;
-      const secret = await optional(ref.optional, () => core.readNamespacedSecret({ name: ref.name ?? '', namespace }));
+      const secret = await optional(ref.optional, () =>
+        core.readNamespacedSecret({ name: ref.name ?? '', namespace }),
+      );
       const value = secret?.data?.[ref.key];
       if (value !== undefined) env[variable.name] = Buffer.from(value, 'base64').toString('utf8');
-      else if (!ref.optional) throw new Error(`env ${variable.name}: key ${ref.key} is not in Secret ${ref.name}`);
+      else if (!ref.optional)
+        throw new Error(`env ${variable.name}: key ${ref.key} is not in Secret ${ref.name}`);
     } else {
-      throw new Error(`env ${variable.name}: the sandbox supports value, fieldRef, configMapKeyRef and secretKeyRef`);
+      throw new Error(
+        `env ${variable.name}: the sandbox supports value, fieldRef, configMapKeyRef and secretKeyRef`,
+      );
     }
   }
   return env;

@@ -30,15 +30,20 @@ export function imageName(image: string): string {
   return colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
 }
 
-const SUPPORTED = 'Nozzle\'s image (…/nozzle), nats, nozzle.test/echo and nozzle.test/tcp-echo';
+const SUPPORTED = "Nozzle's image (…/nozzle), nats, nozzle.test/echo and nozzle.test/tcp-echo";
 
 /** The program for `container`, or why the sandbox cannot run it. */
-export function programFor(container: V1Container, binaries: ImageBinaries): Program | { unsupported: string } {
+export function programFor(
+  container: V1Container,
+  binaries: ImageBinaries,
+): Program | { unsupported: string } {
   const image = container.image ?? '';
   const name = imageName(image);
   const args = container.args ?? [];
   if (container.command?.length) {
-    return { unsupported: `the sandbox runs images by their entrypoint; container ${container.name} sets command ${JSON.stringify(container.command)}` };
+    return {
+      unsupported: `the sandbox runs images by their entrypoint; container ${container.name} sets command ${JSON.stringify(container.command)}`,
+    };
   }
   if (name === 'nozzle' || name.endsWith('/nozzle')) {
     return { binary: process.execPath, args: [nozzleCli(), ...args] };
@@ -46,7 +51,9 @@ export function programFor(container: V1Container, binaries: ImageBinaries): Pro
   if (name === 'nats' || name.endsWith('/nats') || name === 'library/nats') {
     return { binary: binaries.natsServer, args };
   }
-  if (name === 'nozzle.test/echo') return { binary: process.execPath, args: [dist('scripts/testenv/images/echo.js'), ...args] };
-  if (name === 'nozzle.test/tcp-echo') return { binary: process.execPath, args: [dist('scripts/testenv/images/tcp-echo.js'), ...args] };
+  if (name === 'nozzle.test/echo')
+    return { binary: process.execPath, args: [dist('scripts/testenv/images/echo.js'), ...args] };
+  if (name === 'nozzle.test/tcp-echo')
+    return { binary: process.execPath, args: [dist('scripts/testenv/images/tcp-echo.js'), ...args] };
   return { unsupported: `the sandbox cannot run image ${image}: it runs only ${SUPPORTED}` };
 }

@@ -106,9 +106,12 @@ export class Kubelet {
     }
     worker.update(pod);
     if (pod.metadata?.deletionTimestamp) {
-      const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+      const graceMs =
+        (pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
       const w = worker;
-      void w.terminate(graceMs, true).catch((err: unknown) => this.#ctx.log(`${w.name}: stopping: ${String(err)}`));
+      void w
+        .terminate(graceMs, true)
+        .catch((err: unknown) => this.#ctx.log(`${w.name}: stopping: ${String(err)}`));
     }
   }
 

@@ -9,9 +9,15 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreV1Api, KubeConfig, V1Pod, V1PodCondition } from '@kubernetes/client-node';
-import { ManagedProcess } from '../../process.js';
-import { kubeRequest } from '../../kube-request.js';
-import { CLUSTER_DOMAIN, DNS_SERVICE_IP, NODE_IP, createPodNetwork, deletePodNetwork } from '../netns.js';
+import { ManagedProcess } from '../../servers/process.js';
+import { kubeRequest } from '../../servers/kube-request.js';
+import {
+  CLUSTER_DOMAIN,
+  DNS_SERVICE_IP,
+  NODE_IP,
+  createPodNetwork,
+  deletePodNetwork,
+} from '../network/netns.js';
 import { programFor, type ImageBinaries, type Program } from './images.js';
 import { makeVolumes, mountsFor, type Mount } from './volumes.js';
 import { containerEnv } from './env.js';
@@ -87,7 +93,11 @@ export class PodWorker {
     const container = this.#pod.spec?.containers[0];
     if (!container) return;
     if ((this.#pod.spec?.containers.length ?? 0) > 1 || this.#pod.spec?.initContainers?.length) {
-      await this.#event('Warning', 'Failed', 'the sandbox runs pods with one container and no init containers');
+      await this.#event(
+        'Warning',
+        'Failed',
+        'the sandbox runs pods with one container and no init containers',
+      );
       return;
     }
     const program = programFor(container, this.ctx.binaries);
@@ -137,7 +147,11 @@ export class PodWorker {
 
   async #prepare(): Promise<{ mountsFile: string; env: Record<string, string> }> {
     const pod = this.#pod;
-    const podDir = join(this.ctx.dir, 'pods', `${pod.metadata?.namespace}_${pod.metadata?.name}_${pod.metadata?.uid}`);
+    const podDir = join(
+      this.ctx.dir,
+      'pods',
+      `${pod.metadata?.namespace}_${pod.metadata?.name}_${pod.metadata?.uid}`,
+    );
     mkdirSync(podDir, { recursive: true });
     const volumes = await makeVolumes(this.ctx.core, pod, podDir);
     const home = join(podDir, 'home');
@@ -153,7 +167,9 @@ export class PodWorker {
     mkdirSync(etc, { recursive: true });
     const namespace = pod.metadata?.namespace ?? 'default';
     const hostname = pod.spec?.hostname ?? pod.metadata?.name ?? '';
-    const subdomain = pod.spec?.subdomain ? `${hostname}.${pod.spec.subdomain}.${namespace}.svc.${CLUSTER_DOMAIN}` : '';
+    const subdomain = pod.spec?.subdomain
+      ? `${hostname}.${pod.spec.subdomain}.${namespace}.svc.${CLUSTER_DOMAIN}`
+      : '';
     writeFileSync(
       join(etc, 'resolv.conf'),
       `nameserver ${DNS_SERVICE_IP}\nsearch ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\noptions ndots:5\n`,
@@ -175,18 +191,34 @@ export class PodWorker {
     return { mountsFile, env };
   }
 
-  async #runOnce(program: Program, prepared: { mountsFile: string; env: Record<string, string> }): Promise<number | null> {
+  async #runOnce(
+    program: Program,
+    prepared: { mountsFile: string; env: Record<string, string> },
+  ): Promise<number | null> {
     const network = this.#network;
     if (!network) throw new Error('no pod network');
     const container = this.#pod.spec?.containers[0];
     if (!container) return null;
-    const args = program.args.map((a) => a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (w, n: string) => prepared.env[n] ?? w));
+    const args = program.args.map((a) =>
+      a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (w, n: string) => prepared.env[n] ?? w),
+    );
     const podName = this.#pod.metadata?.name ?? 'pod';
     this.#startedAt = new Date();
     const child = ManagedProcess.start(
       `${this.name}`,
       'ip',
-      ['netns', 'exec', network.ns, 'sh', '-c', POD_INIT, 'pod-init', prepared.mountsFile, program.binary, ...args],
+      [
+        'netns',
+        'exec',
+        network.ns,
+        'sh',
+        '-c',
+        POD_INIT,
+        'pod-init',
+        prepared.mountsFile,
+        program.binary,
+        ...args,
+      ],
       {
         logFile: join(this.ctx.dir, 'pods', `${this.#pod.metadata?.namespace}_${podName}.log`),
         env: prepared.env,
@@ -197,7 +229,9 @@ export class PodWorker {
     await this.#patchStatus(this.#runningStatus());
     this.ctx.log(`${this.name}: started ${program.binary} ${args.join(' ')} at ${network.ip}`);
     this.#probeAbort = new AbortController();
-    void this.#probeLoop(this.#probeAbort.signal).catch((err: unknown) => this.ctx.log(`${this.name}: probe: ${String(err)}`));
+    void this.#probeLoop(this.#probeAbort.signal).catch((err: unknown) =>
+      this.ctx.log(`${this.name}: probe: ${String(err)}`),
+    );
     const exit = await child.exited;
     this.#probeAbort.abort();
     this.#process = undefined;
@@ -274,7 +308,12 @@ export class PodWorker {
     const { namespace, name, uid } = this.#pod.metadata ?? {};
     const res = await kubeRequest(this.ctx.config, 'DELETE', `/api/v1/namespaces/${namespace}/pods/${name}`, {
       contentType: 'application/json',
-      text: JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } }),
+      text: JSON.stringify({
+        kind: 'DeleteOptions',
+        apiVersion: 'v1',
+        gracePeriodSeconds: 0,
+        preconditions: { uid },
+      }),
     });
     if (res.status >= 300 && res.status !== 404 && res.status !== 409) {
       this.ctx.log(`${this.name}: deleting the pod object answered ${res.status}: ${res.body}`);
@@ -350,10 +389,15 @@ export class PodWorker {
 
   async #patchStatus(status: Record<string, unknown>): Promise<void> {
     const { namespace, name } = this.#pod.metadata ?? {};
-    const res = await kubeRequest(this.ctx.config, 'PATCH', `/api/v1/namespaces/${namespace}/pods/${name}/status`, {
-      contentType: 'application/merge-patch+json',
-      text: JSON.stringify({ status }),
-    });
+    const res = await kubeRequest(
+      this.ctx.config,
+      'PATCH',
+      `/api/v1/namespaces/${namespace}/pods/${name}/status`,
+      {
+        contentType: 'application/merge-patch+json',
+        text: JSON.stringify({ status }),
+      },
+    );
     if (res.status >= 300 && res.status !== 404) {
       this.ctx.log(`${this.name}: status patch answered ${res.status}: ${res.body.slice(0, 300)}`);
     }

@@ -48,7 +48,14 @@ export function makeCheck(container: V1Container, probe: V1Probe, podIp: string)
     return () =>
       new Promise((resolve) => {
         const req = send(
-          { host: podIp, port, path: get.path ?? '/', headers: { 'user-agent': 'kube-probe/1.35', ...headers }, timeout: timeoutMs, rejectUnauthorized: false },
+          {
+            host: podIp,
+            port,
+            path: get.path ?? '/',
+            headers: { 'user-agent': 'kube-probe/1.35', ...headers },
+            timeout: timeoutMs,
+            rejectUnauthorized: false,
+          },
           (res) => {
             res.resume();
             const status = res.statusCode ?? 0;

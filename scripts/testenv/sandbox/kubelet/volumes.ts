@@ -49,7 +49,8 @@ async function makeVolume(core: CoreV1Api, pod: V1Pod, volume: V1Volume, dir: st
       namespace,
     });
     const pvName = claim.spec?.volumeName;
-    if (!pvName) throw new Error(`PersistentVolumeClaim ${volume.persistentVolumeClaim.claimName} is not bound yet`);
+    if (!pvName)
+      throw new Error(`PersistentVolumeClaim ${volume.persistentVolumeClaim.claimName} is not bound yet`);
     const pv = await core.readPersistentVolume({ name: pvName });
     const path = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
     if (!path) throw new Error(`PersistentVolume ${pvName} is not a local directory`);
@@ -82,7 +83,12 @@ async function makeVolume(core: CoreV1Api, pod: V1Pod, volume: V1Volume, dir: st
             spec: {
               audiences: source.serviceAccountToken.audience ? [source.serviceAccountToken.audience] : [],
               expirationSeconds: source.serviceAccountToken.expirationSeconds ?? TOKEN_SECONDS,
-              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
+              boundObjectRef: {
+                apiVersion: 'v1',
+                kind: 'Pod',
+                name: pod.metadata?.name,
+                uid: pod.metadata?.uid,
+              },
             },
           },
         });
@@ -99,11 +105,15 @@ async function makeVolume(core: CoreV1Api, pod: V1Pod, volume: V1Volume, dir: st
     }
     return dir;
   }
-  throw new Error(`volume ${volume.name}: the sandbox makes emptyDir, configMap, secret, downwardAPI, projected and persistentVolumeClaim volumes only`);
+  throw new Error(
+    `volume ${volume.name}: the sandbox makes emptyDir, configMap, secret, downwardAPI, projected and persistentVolumeClaim volumes only`,
+  );
 }
 
 function decode(data: Record<string, string> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  return Object.fromEntries(
+    Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
 }
 
 function writeKeys(dir: string, data: Record<string, string>, items: V1KeyToPath[] | undefined): void {
@@ -144,7 +154,10 @@ export function fieldValue(pod: V1Pod, path: string): string {
       return pod.status?.hostIP ?? '';
     default: {
       const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-      if (label) return (label[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations)?.[label[2] ?? ''] ?? '';
+      if (label)
+        return (
+          (label[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations)?.[label[2] ?? ''] ?? ''
+        );
       throw new Error(`the sandbox does not know the downward API field ${path}`);
     }
   }

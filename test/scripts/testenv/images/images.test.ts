@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
-import { freePort } from '../../../../scripts/testenv/ports.js';
+import { freePort } from '../../../../scripts/testenv/servers/ports.js';
 
 type Image = 'echo' | 'tcp-echo';
 

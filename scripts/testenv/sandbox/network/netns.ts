@@ -97,7 +97,8 @@ export function createNodeNamespace(name: string, resolvConf: string): void {
 /** Deletes the node's namespace and every pod namespace named after it (`<name>-p<n>`), killing what runs in them. */
 export function deleteNamespace(name: string): void {
   if (existsSync('/run/netns')) {
-    for (const pod of readdirSync('/run/netns').filter((n) => n.startsWith(`${name}-`))) deletePodNetwork(pod, undefined);
+    for (const pod of readdirSync('/run/netns').filter((n) => n.startsWith(`${name}-`)))
+      deletePodNetwork(pod, undefined);
   }
   for (const pid of pidsIn(name)) {
     try {
@@ -116,10 +117,7 @@ export function deleteNamespace(name: string): void {
 
 function pidsIn(name: string): number[] {
   try {
-    return ip(['netns', 'pids', name])
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return ip(['netns', 'pids', name]).split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
   }

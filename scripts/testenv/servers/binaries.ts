@@ -19,7 +19,21 @@ export interface E2eBinaries extends Binaries {
   kedaOperator: string;
 }
 
-const script = fileURLToPath(new URL('../../../scripts/build-test-binaries.sh', import.meta.url));
+/** The sandbox: a cluster with real networking, ingress, DNS and metrics. */
+export interface SandboxBinaries extends E2eBinaries {
+  kubeProxy: string;
+  coredns: string;
+  /** Traefik without ACME DNS-01 and basic/digest auth: the build stubs them out (scripts/build-test-binaries.sh). */
+  traefik: string;
+  /** The Prometheus server (API only, no web UI), with kubernetes, dns, file, http and static service discovery. */
+  prometheus: string;
+  /** KEDA's metrics adapter (the external metrics API server), at the pinned KEDA version. */
+  kedaAdapter: string;
+  /** Directory of the Gateway API standard-channel CRDs (and its ValidatingAdmissionPolicy guarding upgrades). */
+  gatewayApiCrds: string;
+}
+
+const script = fileURLToPath(new URL('../../../../scripts/build-test-binaries.sh', import.meta.url));
 
 const base = {
   etcd: 'etcd',
@@ -34,6 +48,14 @@ const e2e = {
   kwok: 'kwok',
   kedaOperator: 'keda-operator',
 } as const;
+const sandbox = {
+  kubeProxy: 'kube-proxy',
+  coredns: 'coredns',
+  traefik: 'traefik',
+  prometheus: 'prometheus',
+  kedaAdapter: 'keda-adapter',
+  gatewayApiCrds: 'gateway-api-crds',
+} as const;
 
 /** TEST_ASSET_KUBE_APISERVER for kube-apiserver, as controller-runtime's envtest names them. */
 const envName = (binary: string): string => `TEST_ASSET_${binary.toUpperCase().replaceAll('-', '_')}`;
@@ -43,10 +65,17 @@ const envName = (binary: string): string => `TEST_ASSET_${binary.toUpperCase().r
  * KUBEBUILDER_ASSETS; whatever is still missing is built from Go modules by
  * scripts/build-test-binaries.sh into a cache, once per machine.
  */
-export async function findBinaries(options: { e2e: true }): Promise<E2eBinaries>;
-export async function findBinaries(options?: { e2e?: false }): Promise<Binaries>;
-export async function findBinaries(options: { e2e?: boolean } = {}): Promise<Binaries | E2eBinaries> {
-  const wanted: Record<string, string> = options.e2e ? { ...base, ...e2e } : { ...base };
+export async function findBinaries(options: { sandbox: true; e2e?: boolean }): Promise<SandboxBinaries>;
+export async function findBinaries(options: { e2e: true; sandbox?: false }): Promise<E2eBinaries>;
+export async function findBinaries(options?: { e2e?: false; sandbox?: false }): Promise<Binaries>;
+export async function findBinaries(
+  options: { e2e?: boolean; sandbox?: boolean } = {},
+): Promise<Binaries | E2eBinaries | SandboxBinaries> {
+  const wanted: Record<string, string> = options.sandbox
+    ? { ...base, ...e2e, ...sandbox }
+    : options.e2e
+      ? { ...base, ...e2e }
+      : { ...base };
   const found = new Map<string, string>();
   for (const binary of Object.values(wanted)) {
     const assets = process.env.KUBEBUILDER_ASSETS;
@@ -66,7 +95,7 @@ export async function findBinaries(options: { e2e?: boolean } = {}): Promise<Bin
       );
     out[key] = path;
   }
-  return out as unknown as Binaries | E2eBinaries;
+  return out as unknown as Binaries | E2eBinaries | SandboxBinaries;
 }
 
 /** Runs the build script (a no-op for what is cached), streaming its progress to stderr. */
