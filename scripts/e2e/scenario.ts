@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'node:http';
+import { httpGet, type HttpAnswer } from '../testenv/servers/http.js';
 import { BatchV1Api, makeInformer, type V1Deployment } from '@kubernetes/client-node';
 import { connectKube, type Kube } from '../../lib/kube/client.js';
 import type { Sandbox } from '../testenv/sandbox/sandbox.js';
@@ -30,13 +30,6 @@ export const ROUTE_HOST = 'api.e2e.test';
 export const BULK_NAMESPACE = 'e2e-bulk';
 export const BULK_WORKLOADS = 500;
 const SYSTEM = 'nozzle-system';
-
-export interface HttpAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | undefined>;
-  readonly body: string;
-  readonly seconds: number;
-}
 
 export interface Scenario {
   readonly sandbox: Sandbox;
@@ -143,30 +136,7 @@ export function viaGateway(
   path = '/',
 ): Promise<HttpAnswer> {
   const url = new URL(sandbox.urls.gateway);
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: Number(url.port), path, headers: { host, ...headers }, timeout: 120_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: Object.fromEntries(
-              Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]),
-            ),
-            body: Buffer.concat(chunks).toString('utf8'),
-            seconds: (performance.now() - started) / 1000,
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer through the gateway for ${host}`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return httpGet({ host: url.hostname, port: Number(url.port), path, headers: { host, ...headers } });
 }
 
 /** A browser's GET and an API client's GET for the sleeping Ingress host: the waiting page, then the app after its cold start. */

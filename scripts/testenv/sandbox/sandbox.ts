@@ -15,7 +15,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
+import { httpGet, type HttpAnswer } from '../servers/http.js';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,10 +151,7 @@ export class Sandbox {
   }
 
   /** An HTTP GET to `url` as a pod would send it (cluster names resolve), e.g. http://10.96.3.4/ or http://web.app.svc/. */
-  get(
-    url: string,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+  get(url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
     return sandboxGet(this.dialerPath, url, headers);
   }
 
@@ -212,36 +209,15 @@ export function sandboxGet(
   dialerPath: string,
   url: string,
   headers: Record<string, string> = {},
-  timeoutMs = 60_000,
-): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+): Promise<HttpAnswer> {
   const target = new URL(url);
   const port = Number(target.port || 80);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: target.hostname,
-        port,
-        path: `${target.pathname}${target.search}`,
-        headers: { connection: 'close', ...headers },
-        createConnection: () => dial(dialerPath, target.hostname, port),
-        timeout: timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
+  return httpGet({
+    host: target.hostname,
+    port,
+    path: `${target.pathname}${target.search}`,
+    headers: { connection: 'close', ...headers },
+    createConnection: () => dial(dialerPath, target.hostname, port),
   });
 }
 

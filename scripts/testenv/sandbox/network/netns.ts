@@ -51,9 +51,9 @@ function ip(args: readonly string[]): string {
 }
 
 /** One clear message for what the machine lacks, before anything is started. */
-export function checkCapabilities(): void {
+export function checkCapabilities(uid = process.getuid?.()): void {
   if (process.platform !== 'linux') throw new SandboxError('the sandbox needs Linux network namespaces');
-  if (process.getuid?.() !== 0) {
+  if (uid !== 0) {
     throw new SandboxError(
       'the sandbox creates network namespaces, veth pairs and nftables rules, which needs root: ' +
         'run it as root (sudo -E npm run test:e2e), or use `npm test` for the tests that need no cluster network',
