@@ -21,7 +21,14 @@ export async function kubeRequest(
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const options: RequestOptions = { method, headers: {} };
   await config.applyToHTTPSOptions(options);
-  if (body) options.headers = { ...options.headers, 'content-type': body.contentType };
+  // Node sends a DELETE's body without a length unless told: the apiserver would read none.
+  if (body) {
+    options.headers = {
+      ...options.headers,
+      'content-type': body.contentType,
+      'content-length': Buffer.byteLength(body.text),
+    };
+  }
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, cluster.server), options, (res) => {
       const chunks: Buffer[] = [];
