@@ -9,7 +9,20 @@ export const labels = {
   optIn: 'nozzle',
   /** On every object Nozzle rewrote or created. */
   managed: `${DOMAIN}/managed`,
+  /** Kubernetes' own: the Service an EndpointSlice belongs to (kube-proxy and controllers read it). */
+  serviceName: 'kubernetes.io/service-name',
+  /** Kubernetes' own: who manages an EndpointSlice; `nozzle.io` on takeover slices. */
+  endpointSliceManagedBy: 'endpointslice.kubernetes.io/managed-by',
+  /** On a port Lease: `nozzle.io`. */
+  appManagedBy: 'app.kubernetes.io/managed-by',
+  /** On a port Lease: the namespace of the Service whose port it assigns. */
+  serviceNamespace: `${DOMAIN}/service-namespace`,
+  /** On a port Lease: the name of the Service whose port it assigns. */
+  service: `${DOMAIN}/service-name`,
 } as const;
+
+/** The value of the managed-by labels on what Nozzle creates (takeover slices, port Leases). */
+export const MANAGER = DOMAIN;
 
 export const annotations = {
   /** Original replica count, on a sleeping Deployment/StatefulSet. */
@@ -22,7 +35,17 @@ export const annotations = {
   idleAfter: `${DOMAIN}/idle-after`,
   /** On a workload: never put it to sleep. */
   exclude: `${DOMAIN}/exclude`,
+  /** On a port Lease: the Service port it assigns (its name, or its number when unnamed). */
+  servicePort: `${DOMAIN}/service-port`,
+  /** On a port Lease: the uid of the Service it was assigned to (a recreated Service has another). */
+  serviceUid: `${DOMAIN}/service-uid`,
 } as const;
+
+/** A port Lease is `nozzle-port-<port>`, in Nozzle's namespace: one per activator listener port. */
+export const PORT_LEASE_PREFIX = 'nozzle-port-';
+
+/** A takeover EndpointSlice is `<service>-nozzle-<ipv4|ipv6>`. */
+export const TAKEOVER_SLICE_INFIX = '-nozzle-';
 
 /** The ExternalName Service, in a sleeping namespace, that rewritten Ingress paths point at. */
 export const ROUTE_SERVICE = 'nozzle-activator';

@@ -1,5 +1,6 @@
 import {
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   DiscoveryV1Api,
   EventsV1Api,
@@ -12,6 +13,7 @@ export interface Kube {
   readonly config: KubeConfig;
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
+  readonly coordination: CoordinationV1Api;
   readonly networking: NetworkingV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly events: EventsV1Api;
@@ -23,6 +25,7 @@ export function connectKube(config: KubeConfig = defaultConfig()): Kube {
     config,
     core: config.makeApiClient(CoreV1Api),
     apps: config.makeApiClient(AppsV1Api),
+    coordination: config.makeApiClient(CoordinationV1Api),
     networking: config.makeApiClient(NetworkingV1Api),
     discovery: config.makeApiClient(DiscoveryV1Api),
     events: config.makeApiClient(EventsV1Api),

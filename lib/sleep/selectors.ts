@@ -1,4 +1,5 @@
 import type { V1Service } from '@kubernetes/client-node';
+import { selectsPods } from '../takeover/selecting-services.js';
 
 /**
  * The Services whose selector selects pods with `podLabels` (every selector
@@ -10,11 +11,7 @@ export function servicesSelecting(
   podLabels: Readonly<Record<string, string>>,
 ): string[] {
   return services
-    .filter((service) => {
-      const selector = service.spec?.selector;
-      if (selector === undefined || Object.keys(selector).length === 0) return false;
-      return Object.entries(selector).every(([key, value]) => podLabels[key] === value);
-    })
+    .filter((service) => selectsPods(service, podLabels))
     .map((service) => service.metadata?.name ?? '')
     .filter((name) => name !== '');
 }
