@@ -106,10 +106,9 @@ test('SIGTERM with an operation that cannot finish in time: handed back, and the
   await stuck.waitForLog((l) => l.msg === 'consumer bound');
   await publish(js, sleepMessage(namespace, { kind: 'Deployment', name: 'web' }));
   await stuck.waitForLog((l) => l.msg === 'test pause: after ingress rewrite');
-  const stoppedAt = Date.now();
+  // The operation is paused for ever: exiting at all is the shutdown timeout's doing.
   stuck.kill('SIGTERM');
   t.is((await stuck.exit()).code, 0, stuck.describe());
-  t.true(Date.now() - stoppedAt < 10_000, 'bounded by the shutdown timeout');
   t.truthy(
     stuck.lines.find((l) => l.msg === 'shutdown timeout: unfinished operations handed back for redelivery'),
   );
