@@ -19,7 +19,7 @@ import { applyDirectory } from '../servers/apply.js';
 import type { ManagedProcess } from '../servers/process.js';
 import type { SandboxBinaries } from '../servers/binaries.js';
 import { makeCerts } from './certs.js';
-import { NODE_IP, SERVICE_CIDR, SYSTEM_PATH } from './network/netns.js';
+import { APISERVER_PORT, NODE_IP, SERVICE_CIDR, SYSTEM_PATH } from './network/netns.js';
 import { NODE_NAME, startControllers, startKwok } from './control-plane.js';
 import { startKubeProxy } from './kube-proxy.js';
 import { startCoreDns, waitForDns } from './coredns.js';
@@ -28,8 +28,6 @@ import { startGateway } from './gateway.js';
 import { startPrometheus } from './prometheus.js';
 import { Kubelet } from './kubelet/kubelet.js';
 import { serveDialer } from './dialer.js';
-
-export const APISERVER_PORT = 6443;
 
 export interface NodeReady {
   readonly adminToken: string;

@@ -27,6 +27,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { findBinaries, type SandboxBinaries } from '../servers/binaries.js';
 import { ManagedProcess } from '../servers/process.js';
 import {
+  APISERVER_PORT,
   CLUSTER_DOMAIN,
   DNS_SERVICE_IP,
   NODE_IP,
@@ -43,7 +44,6 @@ import { GATEWAY_PORT } from './gateway.js';
 import { PROMETHEUS_PORT } from './prometheus.js';
 
 const nodeProgram = fileURLToPath(new URL('./node.js', import.meta.url));
-const APISERVER_PORT = 6443;
 /** Where `testenv exec` finds the running sandbox. */
 const STATE_DIR = join(process.env.XDG_RUNTIME_DIR ?? '/run', 'nozzle-sandbox');
 

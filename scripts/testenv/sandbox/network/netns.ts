@@ -15,6 +15,8 @@ import { join } from 'node:path';
 export const NODE_IP = '10.240.0.1';
 /** Pods' default gateway: a link-local address on the node's loopback, answered by ARP on every veth. */
 const POD_GATEWAY = '169.254.1.1';
+/** The apiserver's port on the node's address (the kubernetes Service's endpoint). */
+export const APISERVER_PORT = 6443;
 export const POD_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/16';
 /** The kubernetes Service's ClusterIP (first of the range) and kube-dns's. */
