@@ -3,22 +3,25 @@ import { readFileSync } from 'node:fs';
 import { createLogger } from '../lib/log.js';
 import { common } from '../lib/config/nozzle.js';
 import { ConfigError, describe, load } from '../lib/config/settings.js';
-import { commands } from './commands.js';
+import { commands, peopleCommands } from './commands.js';
+import { runPerson } from './people/command.js';
+import type { PersonCommand } from './people/command.js';
 import type { Command } from '../lib/config/command.js';
 import { FlagError, parseFlags } from './flags.js';
 
 async function usage(): Promise<string> {
-  const width = Math.max(...Object.keys(commands).map((name) => name.length));
-  const lines = await Promise.all(
-    Object.entries(commands).map(
-      async ([name, load]) => `  ${name.padEnd(width)}  ${(await load()).summary}`,
-    ),
-  );
+  const all = { ...peopleCommands, ...commands };
+  const width = Math.max(...Object.keys(all).map((name) => name.length));
+  const line = async ([name, load]: [string, () => Promise<{ summary: string }>]) =>
+    `  ${name.padEnd(width)}  ${(await load()).summary}`;
   return [
     'Usage: nozzle <command> [flags]',
     '',
-    'Commands:',
-    ...lines,
+    'Commands for people (kubeconfig and your own rights, like kubectl):',
+    ...(await Promise.all(Object.entries(peopleCommands).map(line))),
+    '',
+    'Components (run in the cluster):',
+    ...(await Promise.all(Object.entries(commands).map(line))),
     '',
     'Run `nozzle <command> --help` for its settings. Every flag also has an environment variable.',
   ].join('\n');
@@ -43,8 +46,11 @@ function help(name: string, command: Command): string {
 export async function main(
   argv: readonly string[],
   available: Record<string, () => Promise<Command>> = commands,
+  people: Record<string, () => Promise<PersonCommand>> = peopleCommands,
 ): Promise<number> {
   const [name, ...rest] = argv;
+  const loadPerson = name === undefined ? undefined : people[name];
+  if (loadPerson !== undefined) return runPerson(name!, await loadPerson(), rest);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(await usage());
     return name === undefined ? 2 : 0;

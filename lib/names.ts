@@ -33,6 +33,8 @@ export const annotations = {
   wokeAt: `${DOMAIN}/woke-at`,
   /** Time awake before the namespace sleeps (duration, default 30m), on the Namespace. */
   idleAfter: `${DOMAIN}/idle-after`,
+  /** Keep the namespace awake until then (RFC 3339), on the Namespace; `nozzle wake --for` writes it. */
+  keepAwakeUntil: `${DOMAIN}/keep-awake-until`,
   /** On a workload: never put it to sleep. */
   exclude: `${DOMAIN}/exclude`,
   /** On a port Lease: the Service port it assigns (its name, or its number when unnamed). */
