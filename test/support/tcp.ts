@@ -50,6 +50,7 @@ export async function tcpServer(
 /** A connected, half-open client socket, destroyed when the test ends. */
 export async function tcpClient(t: ExecutionContext, port: number): Promise<Socket> {
   const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
+  socket.on('error', () => undefined); // a reset is what some tests expect; they watch 'close'
   t.teardown(() => socket.destroy());
   await once(socket, 'connect');
   return socket;
@@ -86,4 +87,9 @@ export async function freePorts(count: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
+}
+
+/** Resolves once `socket` has closed (at once if it already has), whether or not with an error. */
+export function closed(socket: Socket): Promise<void> {
+  return socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 }
