@@ -28,6 +28,7 @@ function listeners(t: ExecutionContext): PortListeners<Target> {
   const set = new PortListeners<Target>({
     host: '127.0.0.1',
     onConnection: (socket, target) => {
+      socket.on('error', () => undefined); // clients reset when a test ends
       socket.write(`${target.service}:${target.servicePort}\n`);
       socket.pipe(socket);
     },
@@ -203,7 +204,9 @@ test('close(deadline) cuts the connections still open past the deadline', async 
 });
 
 test('the listen address defaults to 0.0.0.0', async (t) => {
-  const set = new PortListeners<Target>({ onConnection: (socket) => socket.end('hi') });
+  const set = new PortListeners<Target>({
+    onConnection: (socket) => socket.on('error', () => undefined).end('hi'),
+  });
   t.teardown(() => set.close(0));
   const [a] = (await freePorts(1)) as [number];
   await set.reconcile(new Map([[a, target('web')]]));

@@ -63,20 +63,23 @@ export async function readToEnd(socket: Socket): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The next `length` bytes or more from `socket`, which is left paused; rejects if it ends first. */
+/** The next `length` bytes or more from `socket`, which is left paused; rejects if it ends or closes first. */
 export function readBytes(socket: Socket, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let got = 0;
+    const settle = (error?: Error): void => {
+      socket.off('data', onData).off('end', onEnd).off('close', onEnd).pause();
+      if (error) reject(error);
+      else resolve(Buffer.concat(chunks));
+    };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       got += chunk.length;
-      if (got < length) return;
-      socket.off('data', onData).off('end', onEnd).pause();
-      resolve(Buffer.concat(chunks));
+      if (got >= length) settle();
     };
-    const onEnd = (): void => reject(new Error(`ended after ${got} of ${length} bytes`));
-    socket.on('data', onData).once('end', onEnd).resume();
+    const onEnd = (): void => settle(new Error(`ended after ${got} of ${length} bytes`));
+    socket.on('data', onData).once('end', onEnd).once('close', onEnd).resume();
   });
 }
 
