@@ -155,7 +155,11 @@ export class PortListeners<T> {
       };
       server.once('error', onBindError);
       server.once('listening', onListening);
-      server.listen({ port, host: this.options.host ?? '0.0.0.0' });
+      try {
+        server.listen({ port, host: this.options.host ?? '0.0.0.0' });
+      } catch (err) {
+        onBindError(err as NodeJS.ErrnoException); // a port out of range is thrown, not emitted
+      }
     });
   }
 }

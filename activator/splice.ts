@@ -62,8 +62,10 @@ export function splice(client: Socket, upstream: Socket, options: SpliceOptions 
 
     const watch = (socket: Socket, side: 'client' | 'upstream'): void => {
       socket.on('error', (err) => stop(`${side}-error`, err));
-      socket.on('timeout', () => stop('idle-timeout'));
-      if (options.idleTimeoutMs !== undefined) socket.setTimeout(options.idleTimeoutMs);
+      if (options.idleTimeoutMs !== undefined) {
+        socket.setTimeout(options.idleTimeoutMs);
+        socket.on('timeout', () => stop('idle-timeout'));
+      }
       const onClose = (): void => {
         if (!(socket.readableEnded && socket.writableFinished)) stop('aborted');
         if (--open > 0) return;

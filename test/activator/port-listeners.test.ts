@@ -140,6 +140,15 @@ test('a port already in use is reported (EADDRINUSE), the others serve, and the 
   t.is(await greeting(t, taken.port), 'web:80');
 });
 
+test('a port out of range is reported, not thrown', async (t) => {
+  const set = listeners(t);
+  const [free] = (await freePorts(1)) as [number];
+  const report = await set.reconcile(webAndDb(70_000, free));
+  t.deepEqual(report.opened, [free]);
+  t.is(report.failed[0]?.port, 70_000);
+  t.is(report.failed[0]?.code, 'ERR_SOCKET_BAD_PORT');
+});
+
 test('a removed port can be opened again while its old connections still drain', async (t) => {
   const set = listeners(t);
   const [a] = (await freePorts(1)) as [number];
