@@ -8,33 +8,23 @@
  *   scripts/node24 node dist/scripts/testenv/main.js run -- node dist/bench/sleep-throughput.js \
  *     [--workloads 200] [--concurrency 1,4,16] [--per-ingress 10]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { connectNats } from '../lib/jetstream/connect.js';
-import { ensureTopology } from '../lib/jetstream/topology.js';
-import { connectKube, type Kube } from '../lib/kube/client.js';
+import type { Kube } from '../lib/kube/client.js';
 import { decisionId, encodeMessage, sleepMessage, subjectOf } from '../lib/messages.js';
 import { jetstream as names } from '../lib/names.js';
 import { restoreIngresses, restoreWorkloads } from '../lib/wake/restore.js';
-import { startNats } from '../scripts/testenv/servers/nats.js';
 import { prefixPath } from '../test/support/ingress-path.js';
 import { workerMetrics } from '../worker/metrics.js';
 import { Worker } from '../worker/worker.js';
+import { benchQueue } from './queue.js';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-};
-const required = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run under scripts/testenv (see the header of this file)`);
-  return value;
 };
 
 const workloads = Number(arg('workloads', '200'));
@@ -92,21 +82,8 @@ async function createNamespace(kube: Kube): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const config = new KubeConfig();
-  config.loadFromFile(required('KUBECONFIG'));
-  const kube = connectKube(config);
-  const dir = mkdtempSync(join(tmpdir(), 'nozzle-bench-'));
-  const nats = await startNats(required('NOZZLE_TESTENV_NATS_SERVER'), dir, 'nats-bench');
-  const nc = await connectNats(nats.url, { name: 'bench' });
+  const { kube, nats, nc, stop } = await benchQueue();
   try {
-    await ensureTopology(nc, {
-      ackWait: 30_000,
-      maxDeliver: 10,
-      duplicateWindow: 60_000,
-      maxAge: 3_600_000,
-      deadLetterMaxAge: 3_600_000,
-      replicas: 1,
-    });
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const namespace = await createNamespace(kube);
@@ -153,9 +130,7 @@ async function main(): Promise<void> {
     }
     await kube.core.deleteNamespace({ name: namespace });
   } finally {
-    await nc.close();
-    await nats.process.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 }
 

@@ -31,9 +31,15 @@ export const annotations = {
   backends: `${DOMAIN}/backends`,
   /** When the namespace last woke (RFC 3339), on the Namespace. */
   wokeAt: `${DOMAIN}/woke-at`,
-  /** Time awake before the namespace sleeps (duration, default 30m), on the Namespace. */
+  /** No activity for this long puts the namespace to sleep (duration, default 30m), on the Namespace. */
   idleAfter: `${DOMAIN}/idle-after`,
-  /** Keep the namespace awake until then (RFC 3339), on the Namespace; `nozzle wake --for` writes it. */
+  /** Cron (5 fields): when the namespace is put to sleep even if active, on the Namespace. */
+  sleepSchedule: `${DOMAIN}/sleep-schedule`,
+  /** Cron (5 fields): when a sleeping namespace is woken, on the Namespace. */
+  wakeSchedule: `${DOMAIN}/wake-schedule`,
+  /** IANA time zone of the schedules (default UTC), on the Namespace. */
+  timezone: `${DOMAIN}/timezone`,
+  /** RFC 3339: counts as activity at that time (stays awake until then, and idle-after longer), on the Namespace. */
   keepAwakeUntil: `${DOMAIN}/keep-awake-until`,
   /** On a workload: never put it to sleep. */
   exclude: `${DOMAIN}/exclude`,

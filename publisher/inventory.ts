@@ -1,11 +1,15 @@
 /**
  * What the policy needs, in a constant number of list calls however many
- * namespaces there are: the opted-in Namespaces (label selector, server-side)
- * and every Deployment and StatefulSet of the cluster, filtered locally. Each
- * list is paginated with limit/continue so no response is unbounded.
+ * namespaces there are: the opted-in Namespaces (label selector, server-side),
+ * every Deployment and StatefulSet of the cluster, and every pod's metadata
+ * only (PartialObjectMetadataList: no spec, no status), filtered locally.
+ * Each list is paginated with limit/continue so no response is unbounded.
+ * From them comes each namespace's newest change: the Namespace edited (e.g.
+ * labelled), a workload created or rolled out, a pod created.
  */
-import type { V1ListMeta } from '@kubernetes/client-node';
+import { setHeaderOptions, type V1ListMeta } from '@kubernetes/client-node';
 import type { Kube } from '../lib/kube/client.js';
+import { lastChange, newest, podCreated, type Activity } from './activity.js';
 import type { NamespaceFacts, WorkloadFacts } from './policy.js';
 
 export interface Inventory {
@@ -16,60 +20,83 @@ export interface Inventory {
 }
 
 interface Page<T> {
-  readonly items: T[];
+  readonly items: T[] | null;
   readonly metadata?: V1ListMeta;
 }
 
+type ChangeMeta = Parameters<typeof lastChange>[0] & {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly labels?: Record<string, string>;
+  readonly annotations?: Record<string, string>;
+};
+
 interface Meta {
-  readonly metadata?: {
-    readonly name?: string;
-    readonly namespace?: string;
-    readonly labels?: Record<string, string>;
-    readonly annotations?: Record<string, string>;
-  };
+  readonly metadata?: ChangeMeta;
 }
+
+/** Asks the apiserver for metadata only: a pod list without spec and status is a fraction of the bytes. */
+const metadataOnly = setHeaderOptions(
+  'Accept',
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+);
 
 export async function takeInventory(kube: Kube, selector: string, pageSize: number): Promise<Inventory> {
   let listCalls = 0;
-  const listAll = async <T>(page: (token: string | undefined) => Promise<Page<T>>): Promise<T[]> => {
-    const items: T[] = [];
+  const forEach = async <T>(
+    page: (token: string | undefined) => Promise<Page<T>>,
+    each: (item: T) => void,
+  ): Promise<void> => {
     let token: string | undefined;
     do {
       const result = await page(token);
       listCalls++;
-      items.push(...result.items);
+      (result.items ?? []).forEach(each); // a metadata-only list of nothing has `"items": null`
       token = result.metadata?._continue || undefined;
     } while (token !== undefined);
-    return items;
   };
 
-  const namespaces = (
-    await listAll((token) =>
-      kube.core.listNamespace({ labelSelector: selector, limit: pageSize, _continue: token }),
-    )
-  ).map((ns) => ({ name: ns.metadata?.name ?? '', ...labelsAndAnnotations(ns) }));
-  if (namespaces.length === 0) return { namespaces, workloads: [], listCalls };
+  const namespaceItems: Meta[] = [];
+  await forEach(
+    (token) => kube.core.listNamespace({ labelSelector: selector, limit: pageSize, _continue: token }),
+    (ns) => void namespaceItems.push(ns),
+  );
+  if (namespaceItems.length === 0) return { namespaces: [], workloads: [], listCalls };
 
-  const selected = new Set(namespaces.map((ns) => ns.name));
-  const facts =
+  const changed = new Map<string, Activity | undefined>();
+  const note = (namespace: string, activity: Activity | undefined): void => {
+    if (changed.has(namespace)) changed.set(namespace, newest(changed.get(namespace), activity));
+  };
+  for (const ns of namespaceItems) changed.set(ns.metadata?.name ?? '', lastChange(ns.metadata, 'Namespace'));
+
+  const workloads: WorkloadFacts[] = [];
+  const collect =
     (kind: WorkloadFacts['kind']) =>
-    (w: Meta & { spec?: { replicas?: number } }): WorkloadFacts => ({
-      kind,
-      namespace: w.metadata?.namespace ?? '',
-      name: w.metadata?.name ?? '',
-      replicas: w.spec?.replicas,
-      ...labelsAndAnnotations(w),
-    });
-  const deployments = await listAll((token) =>
-    kube.apps.listDeploymentForAllNamespaces({ limit: pageSize, _continue: token }),
+    (w: Meta & { spec?: { replicas?: number } }): void => {
+      const namespace = w.metadata?.namespace ?? '';
+      if (!changed.has(namespace)) return;
+      const name = w.metadata?.name ?? '';
+      note(namespace, lastChange(w.metadata, `${kind}/${name}`));
+      workloads.push({ kind, namespace, name, replicas: w.spec?.replicas, ...labelsAndAnnotations(w) });
+    };
+  await forEach(
+    (token) => kube.apps.listDeploymentForAllNamespaces({ limit: pageSize, _continue: token }),
+    collect('Deployment'),
   );
-  const statefulSets = await listAll((token) =>
-    kube.apps.listStatefulSetForAllNamespaces({ limit: pageSize, _continue: token }),
+  await forEach(
+    (token) => kube.apps.listStatefulSetForAllNamespaces({ limit: pageSize, _continue: token }),
+    collect('StatefulSet'),
   );
-  const workloads = [
-    ...deployments.map(facts('Deployment')),
-    ...statefulSets.map(facts('StatefulSet')),
-  ].filter((w) => selected.has(w.namespace));
+  await forEach(
+    (token) => kube.core.listPodForAllNamespaces({ limit: pageSize, _continue: token }, metadataOnly),
+    (pod: Meta) => note(pod.metadata?.namespace ?? '', podCreated(pod.metadata, pod.metadata?.name ?? '')),
+  );
+
+  const namespaces = namespaceItems.map((ns): NamespaceFacts => {
+    const name = ns.metadata?.name ?? '';
+    const change = changed.get(name);
+    return { name, ...labelsAndAnnotations(ns), ...(change ? { changed: change } : {}) };
+  });
   return { namespaces, workloads, listCalls };
 }
 

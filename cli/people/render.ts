@@ -58,6 +58,8 @@ function nextCell(v: NamespaceView, now: Date): string {
   switch (e.next) {
     case 'wake-on-request':
       return 'wake on request';
+    case 'wake':
+      return e.at === undefined ? 'wake next round' : `wake in ${age(e.at.getTime() - now.getTime())}`;
     case 'never':
       return 'never';
     case 'sleep':

@@ -60,7 +60,10 @@ const command: PersonCommand = {
     const output = outputOf(args);
     if (args.positionals.length > 1) throw new UsageError('usage: nozzle status [namespace]');
     const rules = optInFrom(args);
-    const { idleAfter } = settingsFrom({ idleAfter: publisherSettings.idleAfter }, args);
+    const { idleAfter, period } = settingsFrom(
+      { idleAfter: publisherSettings.idleAfter, period: publisherSettings.period },
+      args,
+    );
     const { systemNamespace } = settingsFrom(optInSettings, args);
     const [name] = args.positionals;
     const now = new Date();
@@ -80,7 +83,7 @@ const command: PersonCommand = {
         namespaceView(
           ns,
           workloads.filter((w) => w.workload.metadata?.namespace === ns.metadata?.name),
-          { now, defaultIdleAfter: idleAfter, systemNamespace },
+          { now, defaultIdleAfter: idleAfter, systemNamespace, period },
         ),
       )
       .sort((a, b) => a.name.localeCompare(b.name));

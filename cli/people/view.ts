@@ -86,7 +86,7 @@ export function namespaceView(
     name,
     state,
     since: sinceOf(namespace, state, sleeping),
-    explanation: explain(namespace, facts, state === 'asleep', options),
+    explanation: explain(namespace, workloads, facts, options),
     workloads: views,
     savings: savings(
       sleeping.map((w) => ({ replicas: w.backedUp!, perPod: w.perPod, since: w.sleptAt })),

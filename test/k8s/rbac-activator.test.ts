@@ -4,40 +4,18 @@
  * for it, and what it has no business doing is refused (403).
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { UpstreamAddresses } from '../../activator/upstream-address.js';
 import { statusOf } from '../../lib/errors.js';
 import { annotations, labels } from '../../lib/names.js';
-import { apply } from '../../scripts/testenv/servers/kube-request.js';
-import { repoRoot } from '../support/manifests.js';
-import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from '../support/env.js';
+import { asServiceAccount } from '../support/rbac.js';
+import { adminKube } from '../support/env.js';
 import { eventually, makeReady, startSleepingStage, type AppSpec } from '../support/activator.js';
 
 const kube = adminKube();
 
 test('a wake works with the activator ServiceAccount token and the ClusterRole from k8s/; the rest is 403', async (t) => {
-  const objects = loadAllYaml(
-    readFileSync(join(repoRoot, 'k8s/rbac-activator.yaml'), 'utf8'),
-  ) as KubernetesObject[];
-  t.deepEqual(
-    objects.map((o) => o.kind),
-    ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'],
-  );
-  await kube.core.createNamespace({ body: { metadata: { name: 'nozzle-system' } } }).catch((err: unknown) => {
-    if (statusOf(err) !== 409) throw err;
-  });
-  for (const object of objects) {
-    const res = await apply(adminKubeConfig(), object, {
-      dryRun: false,
-      fieldManager: 'nozzle-test-activator',
-    });
-    t.true(res.status === 200 || res.status === 201, `apply ${object.kind}: ${res.status} ${res.body}`);
-  }
-  const token = await serviceAccountToken(kube, 'nozzle-system', 'nozzle-activator');
-  const asActivator = kubeWithToken(token, 'nozzle-activator');
+  const asActivator = await asServiceAccount(t, 'k8s/rbac-activator.yaml', 'nozzle-activator');
 
   const apps: AppSpec[] = [{ name: 'web', replicas: 2, servicePort: 8080, portName: 'http' }];
   const { namespace, host, activator } = await startSleepingStage(t, kube, {

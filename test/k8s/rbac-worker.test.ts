@@ -60,7 +60,7 @@ test('the ClusterRoles grant no wildcard, no delete and nothing on Secrets', (t)
   }
   t.deepEqual(
     rulesOf(manifest('rbac-publisher.yaml')).flatMap((r) => r.verbs),
-    ['list', 'list'],
+    ['list', 'list', 'list'],
     'the publisher only lists',
   );
 });
@@ -74,7 +74,10 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
   const publisherToken = await serviceAccountToken(kube, 'nozzle-system', 'nozzle-publisher');
   const env = { NATS_URL: nats.url, NOZZLE_NAMESPACE_SELECTOR: shop.selector, ...topologyEnv() };
 
+  // The shop's creation is activity: idle for longer than a 1s idle-after.
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
   const publisher = NozzleProcess.start(['publish', '--once'], {
+    NOZZLE_IDLE_AFTER: '1s',
     ...env,
     KUBECONFIG: kubeconfigFile('publisher', publisherToken),
   });

@@ -1,6 +1,7 @@
 /**
  * `nozzle publish` against the real apiserver: the policy applied to real
- * namespaces, a constant number of paginated list calls, one message per due
+ * namespaces (whose creation is activity: idle-after is 1s here), a constant
+ * number of paginated list calls (pods as metadata only), one message per due
  * workload with the decision's Nats-Msg-Id (a second round is all
  * duplicates), invalid annotations skipped with the reason, and a non-zero
  * exit when it could not do its job.
@@ -31,10 +32,10 @@ async function landscape() {
   const run = uniqueName('pub');
   const label = `nozzle-test-${run}`;
   const names = {
-    fresh: `${run}-fresh`, // never stamped: due
+    fresh: `${run}-fresh`, // never stamped, created over 1s ago: due
     idle: `${run}-idle`, // woke 2h ago: due
-    awake: `${run}-awake`, // woke just now: awake
-    custom: `${run}-custom`, // woke 10m ago, idle-after 5m: due
+    awake: `${run}-awake`, // keep-awake-until in an hour: awake
+    custom: `${run}-custom`, // woke 2h ago, idle-after 1h, but created (a change) just now: awake
     broken: `${run}-broken`, // idle-after "abc": skipped, invalid
     system: `${run}-system`, // plays Nozzle's own namespace
   };
@@ -42,8 +43,8 @@ async function landscape() {
   const annotations: Record<string, Record<string, string>> = {
     fresh: {},
     idle: { 'nozzle.io/woke-at': ago(2 * 3_600_000) },
-    awake: { 'nozzle.io/woke-at': ago(1_000) },
-    custom: { 'nozzle.io/woke-at': ago(10 * 60_000), 'nozzle.io/idle-after': '5m' },
+    awake: { 'nozzle.io/keep-awake-until': ago(-3_600_000) },
+    custom: { 'nozzle.io/woke-at': ago(2 * 3_600_000), 'nozzle.io/idle-after': '1h' },
     broken: { 'nozzle.io/idle-after': 'abc' },
     system: {},
   };
@@ -65,18 +66,21 @@ async function landscape() {
   // Not opted in: never considered.
   await kube.core.createNamespace({ body: { metadata: { name: `${run}-out` } } });
   await kube.apps.createNamespacedDeployment({ namespace: `${run}-out`, body: deployment('web', 1) });
+  // Idle for longer than the tests' 1s idle-after since all this was created.
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
   return { names, selector: `${label}=true` };
 }
 
-test('one round: the policy on real namespaces, three list calls, one message per due workload', async (t) => {
+test('one round: the policy on real namespaces, four list calls, one message per due workload', async (t) => {
   const { nats, nc } = await privateQueue(t);
   const { names, selector } = await landscape();
   const env = {
     NATS_URL: nats.url,
     NOZZLE_NAMESPACE_SELECTOR: selector,
     NOZZLE_SYSTEM_NAMESPACE: names.system,
-    // One page per list however many objects other tests made: 3 calls, for 6 namespaces or 600.
+    // One page per list however many objects other tests made: 4 calls, for 6 namespaces or 600.
     NOZZLE_LIST_PAGE_SIZE: '5000',
+    NOZZLE_IDLE_AFTER: '1s',
     ...topologyEnv(),
   };
   const first = NozzleProcess.start(['publish', '--once'], env);
@@ -84,25 +88,31 @@ test('one round: the policy on real namespaces, three list calls, one message pe
   t.like(summary(first), {
     namespaces: 6,
     workloads: 10,
-    due: 4,
-    published: 4,
+    due: 3,
+    wakes: 0,
+    published: 3,
     duplicates: 0,
     failed: 0,
-    skipped: { awake: 1, asleep: 1, excluded: 1, nozzle: 2, invalid: 1 },
-    listCalls: 3,
+    skipped: { awake: 2, asleep: 1, excluded: 1, nozzle: 2, invalid: 1, unknown: 0 },
+    listCalls: 4,
+    queryCalls: 0,
+    traffic: 'not counted',
   });
+  t.truthy(
+    first.lines.find((l) => l.msg?.startsWith('no traffic source')),
+    'says once, at start, that traffic is not counted',
+  );
   const invalid = first.lines.find((l) => l.msg === 'skipped: invalid annotation');
   t.like(invalid, { namespace: names.broken, workload: 'Deployment/web' });
   t.regex(String(invalid?.reason), /nozzle.io\/idle-after "abc"/);
 
   const jsm = await jetstreamManager(nc);
   const stream = await jsm.streams.info('NOZZLE');
-  t.is(stream.state.messages, 4);
-  const stored = await Promise.all([1, 2, 3, 4].map((seq) => jsm.streams.getMessage('NOZZLE', { seq })));
+  t.is(stream.state.messages, 3);
+  const stored = await Promise.all([1, 2, 3].map((seq) => jsm.streams.getMessage('NOZZLE', { seq })));
   t.deepEqual(
     stored.map((m) => `${m?.subject} ${m?.header.get('Nats-Msg-Id')}`).sort(),
     [
-      `nozzle.sleep.${names.custom} sleep/${names.custom}/Deployment/web@${(await wokeAt(names.custom)) ?? ''}`,
       `nozzle.sleep.${names.fresh} sleep/${names.fresh}/Deployment/web@never`,
       `nozzle.sleep.${names.fresh} sleep/${names.fresh}/StatefulSet/db@never`,
       `nozzle.sleep.${names.idle} sleep/${names.idle}/Deployment/web@${(await wokeAt(names.idle)) ?? ''}`,
@@ -116,12 +126,12 @@ test('one round: the policy on real namespaces, three list calls, one message pe
   // The next round decides the same: every message is a duplicate, dropped by JetStream. Small pages: same result.
   const second = NozzleProcess.start(['publish', '--once'], { ...env, NOZZLE_LIST_PAGE_SIZE: '4' });
   t.is((await second.exit()).code, 0, second.describe());
-  t.like(summary(second), { namespaces: 6, workloads: 10, due: 4, published: 0, duplicates: 4, failed: 0 });
+  t.like(summary(second), { namespaces: 6, workloads: 10, due: 3, published: 0, duplicates: 3, failed: 0 });
   t.true(
-    Number(summary(second)?.listCalls) >= 2 + 3 + 1,
+    Number(summary(second)?.listCalls) >= 2 + 3 + 1 + 1,
     'paginated: 6 namespaces and 10+ workloads in pages of 4',
   );
-  t.is((await jsm.streams.info('NOZZLE')).state.messages, 4);
+  t.is((await jsm.streams.info('NOZZLE')).state.messages, 3);
 });
 
 test('--interval runs rounds until SIGTERM, then exits 0', async (t) => {
@@ -131,14 +141,15 @@ test('--interval runs rounds until SIGTERM, then exits 0', async (t) => {
     NATS_URL: nats.url,
     NOZZLE_NAMESPACE_SELECTOR: selector,
     NOZZLE_SYSTEM_NAMESPACE: names.system,
+    NOZZLE_IDLE_AFTER: '1s',
     ...topologyEnv(),
   });
   t.teardown(() => publisher.kill('SIGKILL'));
-  await publisher.waitForLog((l) => l.msg === 'publisher round done' && l.duplicates === 4);
+  await publisher.waitForLog((l) => l.msg === 'publisher round done' && l.duplicates === 3);
   publisher.kill('SIGTERM');
   t.is((await publisher.exit()).code, 0);
   const rounds = publisher.lines.filter((l) => l.msg === 'publisher round done');
-  t.like(rounds[0], { published: 4 });
+  t.like(rounds[0], { published: 3 });
   t.true(rounds.length >= 2);
 });
 
@@ -165,3 +176,44 @@ test('exits non-zero when it cannot publish or cannot list', async (t) => {
 async function wokeAt(namespace: string): Promise<string | undefined> {
   return (await kube.core.readNamespace({ name: namespace })).metadata?.annotations?.['nozzle.io/woke-at'];
 }
+
+test('a traffic source that cannot be read: one query, nothing put to sleep, the reason logged', async (t) => {
+  const { nats, nc } = await privateQueue(t);
+  const { names, selector } = await landscape();
+  const p = NozzleProcess.start(['publish', '--once'], {
+    NATS_URL: nats.url,
+    NOZZLE_NAMESPACE_SELECTOR: selector,
+    NOZZLE_SYSTEM_NAMESPACE: names.system,
+    NOZZLE_IDLE_AFTER: '1s',
+    NOZZLE_ACTIVITY_PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}`,
+    NOZZLE_ACTIVITY_PRESET: 'traefik',
+    ...topologyEnv(),
+  });
+  t.is((await p.exit()).code, 0, p.describe());
+  t.like(summary(p), { due: 0, published: 0, queryCalls: 1, listCalls: 4, skipped: { unknown: 4 } });
+  t.regex(String(summary(p)?.traffic), /^unreachable: cannot reach Prometheus/);
+  t.like(
+    p.lines.find((l) => l.msg === 'traffic source unavailable: nothing is put to sleep this round'),
+    { reason: 'unreachable' },
+  );
+  t.is((await (await jetstreamManager(nc)).streams.info('NOZZLE')).state.messages, 0);
+});
+
+test('activity settings: preset and query are exclusive, and either needs the URL', async (t) => {
+  const both = NozzleProcess.start(['publish', '--once'], {
+    NOZZLE_ACTIVITY_PROMETHEUS_URL: 'http://prometheus:9090',
+    NOZZLE_ACTIVITY_PRESET: 'traefik',
+    NOZZLE_ACTIVITY_QUERY: 'max by (namespace) (x)',
+  });
+  t.is((await both.exit()).code, 2, both.describe());
+  t.regex(
+    both.describe(),
+    /NOZZLE_ACTIVITY_QUERY: set either NOZZLE_ACTIVITY_PRESET or NOZZLE_ACTIVITY_QUERY/,
+  );
+  const noUrl = NozzleProcess.start(['publish', '--once'], { NOZZLE_ACTIVITY_PRESET: 'istio' });
+  t.is((await noUrl.exit()).code, 2);
+  t.regex(noUrl.describe(), /NOZZLE_ACTIVITY_PROMETHEUS_URL: required when/);
+  const badPreset = NozzleProcess.start(['publish', '--once'], { NOZZLE_ACTIVITY_PRESET: 'nginx' });
+  t.is((await badPreset.exit()).code, 2);
+  t.regex(badPreset.describe(), /NOZZLE_ACTIVITY_PRESET: "nginx" is not one of/);
+});

@@ -36,13 +36,16 @@ test('publish and work put a namespace to sleep; a wake restores it byte for byt
   const shop = await createShop(kube);
   const { namespace } = shop;
   const before = await snapshot(kube, namespace);
-  // Pages as large as allowed: however many objects other tests made, one page per list (3 calls in all).
+  // Pages as large as allowed: however many objects other tests made, one page per list (4 calls in all).
   const env = {
     NATS_URL: nats.url,
     NOZZLE_NAMESPACE_SELECTOR: shop.selector,
     NOZZLE_LIST_PAGE_SIZE: '5000',
+    NOZZLE_IDLE_AFTER: '1s',
     ...topologyEnv(),
   };
+  // The shop's creation is activity: idle for longer than the 1s idle-after.
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
 
   const publisher = NozzleProcess.start(['publish', '--once'], env);
   const published = await publisher.exit();
@@ -55,7 +58,7 @@ test('publish and work put a namespace to sleep; a wake restores it byte for byt
     published: 3,
     duplicates: 0,
     failed: 0,
-    listCalls: 3,
+    listCalls: 4,
   });
 
   const worker = NozzleProcess.start(['worker', '--port', '0'], env);
@@ -196,7 +199,7 @@ test('publish and work put a namespace to sleep; a wake restores it byte for byt
   t.true(Math.abs(Date.now() - wokeAt) < 60_000, 'woke-at stamped');
 
   // Just woken: the publisher leaves it alone for its idle-after.
-  const afterWake = NozzleProcess.start(['publish', '--once'], env);
+  const afterWake = NozzleProcess.start(['publish', '--once'], { ...env, NOZZLE_IDLE_AFTER: '30m' });
   t.is((await afterWake.exit()).code, 0);
   t.like(
     afterWake.lines.find((l) => l.msg === 'publisher round done'),

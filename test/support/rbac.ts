@@ -1,0 +1,33 @@
+/**
+ * A component's RBAC from k8s/ applied as shipped (ServiceAccount, ClusterRole,
+ * ClusterRoleBinding), and a client with a real TokenRequest token for it.
+ */
+import type { ExecutionContext } from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
+import { statusOf } from '../../lib/errors.js';
+import type { Kube } from '../../lib/kube/client.js';
+import { apply } from '../../scripts/testenv/servers/kube-request.js';
+import { repoRoot } from './manifests.js';
+import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from './env.js';
+
+export async function asServiceAccount(t: ExecutionContext, file: string, account: string): Promise<Kube> {
+  const kube = adminKube();
+  const objects = loadAllYaml(readFileSync(join(repoRoot, file), 'utf8')) as KubernetesObject[];
+  t.deepEqual(
+    objects.map((o) => o.kind),
+    ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'],
+  );
+  await kube.core.createNamespace({ body: { metadata: { name: 'nozzle-system' } } }).catch((err: unknown) => {
+    if (statusOf(err) !== 409) throw err;
+  });
+  for (const object of objects) {
+    const res = await apply(adminKubeConfig(), object, {
+      dryRun: false,
+      fieldManager: `nozzle-test-${account}`,
+    });
+    t.true(res.status === 200 || res.status === 201, `apply ${object.kind}: ${res.status} ${res.body}`);
+  }
+  return kubeWithToken(await serviceAccountToken(kube, 'nozzle-system', account), account);
+}
