@@ -28,6 +28,7 @@ const sandbox = await Sandbox.start({ progress: (line) => timeline.log(line) });
 const running: { scenario?: Scenario } = {};
 let stopping = false;
 const stopAll = async (): Promise<void> => {
+  // A second Ctrl-C must not cut the clean-up short.
   if (stopping) return;
   stopping = true;
   say('stopping everything');
@@ -35,8 +36,8 @@ const stopAll = async (): Promise<void> => {
   await sandbox.stop({ keepLogs: false });
   process.exit(0);
 };
-process.once('SIGINT', () => void stopAll());
-process.once('SIGTERM', () => void stopAll());
+process.on('SIGINT', () => void stopAll());
+process.on('SIGTERM', () => void stopAll());
 
 say(
   `1. kubectl apply -k k8s/ && kubectl apply -k keda/, then the app namespace ${APP_NAMESPACE} (labelled nozzle=true)`,

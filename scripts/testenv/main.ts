@@ -56,8 +56,15 @@ async function up(e2e: boolean): Promise<number> {
   for (const [key, value] of Object.entries(env.env)) console.log(`export ${key}=${value}`);
   console.log(`# ${env.describe} in ${env.dir}. Ctrl-C stops everything.`);
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    // The first signal stops everything; more of them (a second Ctrl-C) must not cut the clean-up short.
+    const stop = (): void => {
+      if (stopping) progress('still stopping: the sandbox is being removed');
+      stopping = true;
+      resolve();
+    };
+    let stopping = false;
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
   progress('stopping');
   await env.stop({ keepLogs: false });

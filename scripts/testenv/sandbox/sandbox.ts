@@ -50,7 +50,10 @@ const STATE_DIR = join(process.env.XDG_RUNTIME_DIR ?? '/run', 'nozzle-sandbox');
 export interface SandboxState {
   readonly namespace: string;
   readonly dir: string;
+  /** The process that started it (this one). */
   readonly pid: number;
+  /** The node program: it leads the process group of every server and pod. */
+  readonly nodePid: number;
 }
 
 export class Sandbox {
@@ -69,7 +72,7 @@ export class Sandbox {
   static async start(options: { progress?: (line: string) => void } = {}): Promise<Sandbox> {
     const progress = options.progress ?? (() => {});
     checkCapabilities();
-    removeStaleSandboxes(progress);
+    removeStale(progress);
     const binaries = await findBinaries({ sandbox: true });
     const dir = mkdtempSync(join(tmpdir(), 'nozzle-sandbox-'));
     const namespace = sandboxName();
@@ -89,6 +92,10 @@ export class Sandbox {
         ['netns', 'exec', namespace, process.execPath, nodeProgram, dir, binariesFile, namespace],
         { logFile: join(dir, 'node.log'), processGroup: true, env: { ...process.env, PATH: SYSTEM_PATH } },
       );
+      // Written at once: a run killed while starting is cleaned up by the next one.
+      mkdirSync(STATE_DIR, { recursive: true });
+      const state: SandboxState = { namespace, dir, pid: process.pid, nodePid: node.pid ?? 0 };
+      writeFileSync(join(STATE_DIR, `${process.pid}.json`), JSON.stringify(state));
       const ready = await waitForNode(node, dir, progress);
       const open = async (port: number): Promise<number> => {
         const f = await forward(ready.dialer, NODE_IP, port);
@@ -108,9 +115,6 @@ export class Sandbox {
           mode: 0o600,
         },
       );
-      mkdirSync(STATE_DIR, { recursive: true });
-      const state: SandboxState = { namespace, dir, pid: process.pid };
-      writeFileSync(join(STATE_DIR, `${process.pid}.json`), JSON.stringify(state));
       return new Sandbox(
         namespace,
         dir,
@@ -127,6 +131,7 @@ export class Sandbox {
       await node?.stop(30_000);
       node?.killGroup();
       deleteNamespace(namespace);
+      rmSync(join(STATE_DIR, `${process.pid}.json`), { force: true });
       throw new Error(`the sandbox did not start; logs are in ${dir}`, { cause: err });
     }
   }
@@ -223,16 +228,54 @@ export function sandboxGet(
 
 /** The running sandbox (the newest whose owner is alive), for `testenv exec`. */
 export function runningSandbox(): SandboxState | undefined {
-  if (!existsSync(STATE_DIR)) return undefined;
-  const states = readdirStates().filter((s) => {
+  return readdirStates()
+    .filter((s) => isAlive(s.pid))
+    .at(-1);
+}
+
+/**
+ * What a run that was killed (SIGKILL, a second Ctrl-C) left behind: the
+ * processes of its node's group (servers and pods), then its network
+ * namespaces.
+ */
+function removeStale(progress: (line: string) => void): void {
+  for (const state of readdirStates().filter((s) => !isAlive(s.pid))) {
+    const killed = killGroupMembers(state.nodePid);
+    if (killed > 0)
+      progress(`stopped ${killed} processes left by the sandbox of a run that no longer exists`);
+    rmSync(join(STATE_DIR, `${state.pid}.json`), { force: true });
+  }
+  removeStaleSandboxes(progress);
+}
+
+/** SIGKILLs the processes of group `pgid` that are the sandbox's own (by their command line). */
+function killGroupMembers(pgid: number): number {
+  if (!(pgid > 1)) return 0;
+  let killed = 0;
+  for (const entry of readdirSyncSafe('/proc') ?? []) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      process.kill(s.pid, 0);
-      return true;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command (in parentheses): state, ppid, pgrp.
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (pgrp !== pgid || !/nozzle|testenv/.test(cmdline)) continue;
+      process.kill(Number(entry), 'SIGKILL');
+      killed++;
     } catch {
-      return false;
+      // gone meanwhile
     }
-  });
-  return states.at(-1);
+  }
+  return killed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readdirStates(): SandboxState[] {
