@@ -34,6 +34,7 @@ import {
   checkCapabilities,
   createNodeNamespace,
   deleteNamespace,
+  isAlive,
   removeStaleSandboxes,
   sandboxName,
   SYSTEM_PATH,
@@ -267,15 +268,6 @@ function killGroupMembers(pgid: number): number {
     }
   }
   return killed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function readdirStates(): SandboxState[] {

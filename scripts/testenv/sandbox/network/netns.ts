@@ -137,7 +137,8 @@ export function removeStaleSandboxes(log: (line: string) => void): void {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
