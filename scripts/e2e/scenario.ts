@@ -15,6 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { httpGet, type HttpAnswer } from '../testenv/servers/http.js';
 import { BatchV1Api, makeInformer, type V1Deployment } from '@kubernetes/client-node';
 import { connectKube, type Kube } from '../../lib/kube/client.js';
+import { parseDuration } from '../../lib/duration.js';
+import { annotations } from '../../lib/names.js';
 import type { Sandbox } from '../testenv/sandbox/sandbox.js';
 import { applyObjects } from '../testenv/servers/apply.js';
 import { parseManifests } from '../testenv/servers/yaml.js';
@@ -29,6 +31,8 @@ export const ROUTE_HOST = 'api.e2e.test';
 /** Opted-in Deployments that never run a pod (paused): a burst of sleep messages for KEDA to scale on. */
 export const BULK_NAMESPACE = 'e2e-bulk';
 export const BULK_WORKLOADS = 500;
+/** Both namespaces' nozzle.io/idle-after (app.yaml says it too): short, so the story need not wait long. */
+const IDLE_AFTER = '5s';
 const SYSTEM = 'nozzle-system';
 
 export interface Scenario {
@@ -102,7 +106,13 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
 /** The bulk namespace and its paused Deployments, created 25 at a time. */
 async function createBulk(kube: Kube): Promise<void> {
   await kube.core.createNamespace({
-    body: { metadata: { name: BULK_NAMESPACE, labels: { nozzle: 'true' } } },
+    body: {
+      metadata: {
+        name: BULK_NAMESPACE,
+        labels: { nozzle: 'true' },
+        annotations: { [annotations.idleAfter]: IDLE_AFTER },
+      },
+    },
   });
   const names = Array.from({ length: BULK_WORKLOADS }, (_, i) => `bulk-${i}`);
   for (let i = 0; i < names.length; i += 25) {
@@ -167,6 +177,9 @@ export function podOf(answer: HttpAnswer): string {
 /** The publisher's CronJob run once (`kubectl create job --from`); KEDA scales the worker; everything opted in sleeps. */
 export async function sleepThroughTheQueue(scenario: Scenario, timeline: Timeline): Promise<void> {
   const { kube } = scenario;
+  // Activity is what keeps a namespace awake: creating it and its pods was
+  // the last. Let idle-after pass, as a person's namespace would go quiet.
+  await sleep(parseDuration(IDLE_AFTER) + 1_000);
   timeline.mark('published');
   await scenario.kubectl([
     '-n',
