@@ -61,10 +61,11 @@ console.log(`
   kubectl get nodes,pods -A -o wide             # every pod is a real process at its pod IP
   kubectl -n nozzle-system get scaledobject,hpa,deploy nozzle-worker
 
-  Put the app to sleep again (the publisher's CronJob, run now):
-  kubectl -n ${APP_NAMESPACE} annotate namespace ${APP_NAMESPACE} nozzle.io/idle-after=1s --overwrite
+  The app namespace is idle after 5 s without activity (nozzle.io/idle-after): the
+  publisher's CronJob (every 5 minutes) puts it to sleep again, or now with:
   kubectl -n nozzle-system create job --from=cronjob/nozzle-publisher publish-$RANDOM
   kubectl -n ${APP_NAMESPACE} get deploy -w      # web 2 -> 0
+  nozzle status ${APP_NAMESPACE}                # node dist/cli/main.js status ${APP_NAMESPACE}
 
   Then watch a wake through the gateway (Traefik):
   curl -i -H 'Host: ${INGRESS_HOST}' -H 'Accept: text/html' ${env.NOZZLE_GATEWAY_URL}/   # the waiting page
