@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { findBinaries, type Binaries } from './servers/binaries.js';
 import { startEtcd, type Etcd } from './servers/etcd.js';
-import { startApiServer, kubeconfig, type ApiServer } from './servers/apiserver.js';
+import { startApiServer, kubeconfig, loadKubeConfig, type ApiServer } from './servers/apiserver.js';
 import { startNats, type NatsServer } from './servers/nats.js';
 
 /**
@@ -49,9 +49,7 @@ export class TestEnvironment {
   }
 
   kubeConfig(): KubeConfig {
-    const config = new KubeConfig();
-    config.loadFromFile(this.kubeconfigPath);
-    return config;
+    return loadKubeConfig(this.kubeconfigPath);
   }
 
   /** What a process needs to use this environment, as environment variables. */

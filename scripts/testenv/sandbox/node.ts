@@ -11,10 +11,9 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Server } from 'node:net';
 import { startEtcd } from '../servers/etcd.js';
-import { startApiServer, kubeconfig } from '../servers/apiserver.js';
+import { startApiServer, kubeconfig, loadKubeConfig } from '../servers/apiserver.js';
 import { applyDirectory } from '../servers/apply.js';
 import type { ManagedProcess } from '../servers/process.js';
 import type { SandboxBinaries } from '../servers/binaries.js';
@@ -89,8 +88,7 @@ async function main(): Promise<void> {
   processes.push(apiserver.process);
   const admin = join(dir as string, 'kubeconfig');
   writeFileSync(admin, kubeconfig(apiserver, 'sandbox-admin', apiserver.adminToken), { mode: 0o600 });
-  const config = new KubeConfig();
-  config.loadFromFile(admin);
+  const config = loadKubeConfig(admin);
 
   progress('starting kube-controller-manager, kube-scheduler and kwok');
   processes.push(

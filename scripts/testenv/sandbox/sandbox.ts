@@ -23,8 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { findBinaries, type SandboxBinaries } from '../servers/binaries.js';
+import { loadKubeConfig } from '../servers/apiserver.js';
 import { ManagedProcess } from '../servers/process.js';
 import {
   APISERVER_PORT,
@@ -138,9 +139,7 @@ export class Sandbox {
   }
 
   kubeConfig(): KubeConfig {
-    const config = new KubeConfig();
-    config.loadFromFile(this.kubeconfigPath);
-    return config;
+    return loadKubeConfig(this.kubeconfigPath);
   }
 
   /** What a shell or a test needs to use the sandbox. */

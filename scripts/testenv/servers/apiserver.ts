@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { ManagedProcess } from './process.js';
 import { freePort } from './ports.js';
 import { probe } from './http.js';
@@ -83,6 +84,13 @@ export async function startApiServer(
     120_000,
   );
   return { url, ca, adminToken, process };
+}
+
+/** The KubeConfig in file `path`. */
+export function loadKubeConfig(path: string): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromFile(path);
+  return config;
 }
 
 /** A kubeconfig (JSON is YAML) for `token` against `server`. */

@@ -129,9 +129,10 @@ function pidsIn(name: string): number[] {
 export function removeStaleSandboxes(log: (line: string) => void): void {
   if (!existsSync('/run/netns')) return;
   for (const name of readdirSync('/run/netns')) {
-    if (!/^nozzle-sb-\d+$/.test(name)) continue;
-    const owner = Number(name.slice(PREFIX.length));
-    if (Number.isInteger(owner) && isAlive(owner)) continue;
+    // The node's namespaces only (`<prefix><pid>`): deleteNamespace() takes its pods' with it.
+    const owner = name.startsWith(PREFIX) ? Number(name.slice(PREFIX.length)) : Number.NaN;
+    if (!Number.isInteger(owner)) continue;
+    if (isAlive(owner)) continue;
     log(`removing ${name}, left by a run that no longer exists`);
     deleteNamespace(name);
   }
