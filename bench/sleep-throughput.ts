@@ -97,7 +97,6 @@ async function main(): Promise<void> {
       const worker = new Worker(workerConnection, kube, pino({ level: 'silent' }), workerMetrics(registry), {
         concurrency,
         shutdownTimeout: 30_000,
-        activatorService: 'nozzle-activator.nozzle-system.svc.cluster.local',
         namespaceSelector: 'nozzle=true',
         systemNamespace: 'nozzle-system',
         retryDelay: 200,

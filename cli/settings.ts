@@ -4,7 +4,7 @@
  * ...): docs/configuration.md is made from it, and a test checks that every
  * env var is unique across it.
  */
-import { common, nats, optIn, stream } from '../lib/config/nozzle.js';
+import { common, nats, optIn, stream, takeover } from '../lib/config/nozzle.js';
 import { activatorSettings } from '../activator/settings.js';
 import { publisherSettings } from '../publisher/settings.js';
 import { workerSettings } from '../worker/settings.js';
@@ -14,6 +14,7 @@ export const groups = {
   nats,
   stream,
   optIn,
+  takeover,
   publisher: publisherSettings,
   worker: workerSettings,
   activator: activatorSettings,

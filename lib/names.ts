@@ -47,7 +47,16 @@ export const annotations = {
   servicePort: `${DOMAIN}/service-port`,
   /** On a port Lease: the uid of the Service it was assigned to (a recreated Service has another). */
   serviceUid: `${DOMAIN}/service-uid`,
+  /** On a takeover EndpointSlice: when Nozzle last ensured it (RFC 3339), rewritten at every ensure. */
+  ensuredAt: `${DOMAIN}/ensured-at`,
+  /** KEDA's own, on a ScaledObject: hold the target at this many replicas. Nozzle sets "0" while asleep. */
+  kedaPausedReplicas: 'autoscaling.keda.sh/paused-replicas',
+  /** On a ScaledObject: "true" when Nozzle set paused-replicas (a wake removes both; a user's pause is left alone). */
+  pausedByNozzle: `${DOMAIN}/paused-by-nozzle`,
 } as const;
+
+/** The activator's pods, in Nozzle's namespace, carry this label: their IPs are a takeover slice's endpoints. */
+export const ACTIVATOR_POD_SELECTOR = 'app.kubernetes.io/name=nozzle-activator';
 
 /** A port Lease is `nozzle-port-<port>`, in Nozzle's namespace: one per activator listener port. */
 export const PORT_LEASE_PREFIX = 'nozzle-port-';

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { defineCommand } from '../lib/config/command.js';
-import { nats, optIn } from '../lib/config/nozzle.js';
+import { nats, optIn, takeover } from '../lib/config/nozzle.js';
 import { workerSettings } from './settings.js';
 import { ConfigError } from '../lib/config/settings.js';
 import { formatDuration } from '../lib/duration.js';
@@ -18,7 +18,7 @@ export function workerCommand(afterStep?: SleepHook) {
   return defineCommand({
     summary:
       'Consume sleep and wake messages from the nozzle-worker consumer and carry them out. Serves /healthz, /readyz and /metrics.',
-    settings: { ...nats, ...optIn, ...workerSettings },
+    settings: { ...nats, ...optIn, ...takeover, ...workerSettings },
     validate(config) {
       // An operation must finish (or time out) within the shutdown, or SIGTERM cuts it short.
       if (config.operationTimeout >= config.shutdownTimeout) {
@@ -37,7 +37,7 @@ export function workerCommand(afterStep?: SleepHook) {
       const worker = new Worker(nc, kube, log, workerMetrics(registry), {
         concurrency: config.concurrency,
         shutdownTimeout: config.shutdownTimeout,
-        activatorService: config.activatorService,
+        portRange: config.portRange,
         namespaceSelector: config.namespaceSelector,
         systemNamespace: config.systemNamespace,
         retryDelay: config.retryDelay,

@@ -9,7 +9,7 @@ import type { Logger } from '../lib/log.js';
 import { checkSubject, MessageError, parseMessage, type NozzleMessage } from '../lib/messages.js';
 import { publishDeadLetter, type DeadLetterKind } from '../lib/jetstream/dead-letter.js';
 import { NamespaceRefusedError, type OptIn } from '../lib/kube/opt-in.js';
-import type { SleepStep } from '../lib/sleep/sleep.js';
+import type { SleepOptions, SleepStep } from '../lib/sleep/sleep.js';
 
 /** A hook after each step of a sleep, with the operation's logger. */
 export type SleepHook = (step: SleepStep, detail: Record<string, unknown>, log: Logger) => Promise<void>;
@@ -24,8 +24,9 @@ export interface HandlerContext {
   readonly js: JetStreamClient;
   readonly log: Logger;
   readonly metrics: WorkerMetrics;
-  readonly activatorService: string;
   readonly optIn: OptIn;
+  readonly portRange: SleepOptions['portRange'];
+  readonly activatorPods: SleepOptions['activatorPods'];
   readonly retryDelay: number;
   readonly retryDelayMax: number;
   readonly operationTimeout: number;
@@ -63,8 +64,9 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
     try {
       const result = await withTimeout(
         runOperation(ctx.kube, message, {
-          activatorService: ctx.activatorService,
           optIn: ctx.optIn,
+          portRange: ctx.portRange,
+          activatorPods: ctx.activatorPods,
           afterStep: (step, detail) => afterStep(msg, ctx, log, step, detail),
           onEventError: (err) =>
             log.warn({ error: describeError(err) }, 'slept, but the Event could not be recorded'),

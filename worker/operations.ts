@@ -19,10 +19,14 @@ export async function runOperation(
     case 'sleep': {
       const result = await sleepWorkload(kube, message, options);
       switch (result.outcome) {
-        case 'slept':
-          return { outcome: 'slept', detail: { from: result.from, ingresses: result.ingresses } };
-        case 'already-asleep':
-          return { outcome: 'already_asleep', detail: { ingresses: result.ingresses } };
+        case 'slept': {
+          const { outcome: _, ...detail } = result;
+          return { outcome: 'slept', detail };
+        }
+        case 'already-asleep': {
+          const { outcome: _, ...detail } = result;
+          return { outcome: 'already_asleep', detail };
+        }
         case 'skipped':
           return { outcome: 'skipped', detail: { reason: result.reason } };
       }

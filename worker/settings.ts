@@ -1,5 +1,5 @@
 /** The settings of `nozzle worker` only; the shared ones are in lib/config/nozzle.ts. */
-import { duration, integer, string } from '../lib/config/settings.js';
+import { duration, integer } from '../lib/config/settings.js';
 
 export const workerSettings = {
   port: integer({
@@ -41,10 +41,5 @@ export const workerSettings = {
     default: 40_000,
     min: 1_000,
     doc: 'an operation still running after this is given up and retried later (each step is idempotent); must be shorter than NOZZLE_WORKER_SHUTDOWN_TIMEOUT, so that shutdown never cuts one short',
-  }),
-  activatorService: string({
-    env: 'NOZZLE_ACTIVATOR_SERVICE',
-    default: 'nozzle-activator.nozzle-system.svc.cluster.local',
-    doc: 'in-cluster DNS name of the activator Service (port 80); the nozzle-activator route Service in a sleeping namespace is an ExternalName to it',
   }),
 };

@@ -31,14 +31,17 @@ import { handleMessage, type HandlerContext } from './handle.js';
 import { watchMaxDeliveries } from './max-deliveries.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { SleepHook } from './handle.js';
+import type { PortRange } from '../lib/takeover/port-assignment.js';
+import { ActivatorPods } from './activator-pods.js';
 
 export interface WorkerOptions {
   readonly concurrency: number;
   readonly shutdownTimeout: number;
-  readonly activatorService: string;
+  /** NOZZLE_ACTIVATOR_PORT_RANGE (the default range when absent). */
+  readonly portRange?: PortRange;
   /** NOZZLE_NAMESPACE_SELECTOR: messages for namespaces it does not select are refused. */
   readonly namespaceSelector: string;
-  /** NOZZLE_SYSTEM_NAMESPACE: always refused. */
+  /** NOZZLE_SYSTEM_NAMESPACE: always refused; the activator pods and port Leases live there. */
   readonly systemNamespace: string;
   readonly retryDelay: number;
   readonly retryDelayMax: number;
@@ -60,6 +63,7 @@ export class Worker {
   readonly #stopping = new AbortController();
   readonly #inFlight = new Map<JsMsg, Promise<unknown>>();
   readonly #pulls = new Set<ConsumerMessages>();
+  readonly #activatorPods: ActivatorPods;
   #consumer: Consumer | undefined;
   #context: HandlerContext | undefined;
   #advisories: Subscription | undefined;
@@ -76,6 +80,7 @@ export class Worker {
     this.#options = options;
     // Throws on a bad selector; the CLI has already checked it at start-up (NOZZLE_NAMESPACE_SELECTOR).
     this.#optIn = optIn(options.namespaceSelector, options.systemNamespace);
+    this.#activatorPods = new ActivatorPods(kube, options.systemNamespace, log);
     void this.#trackConnection();
   }
 
@@ -98,6 +103,7 @@ export class Worker {
   async #start(): Promise<void> {
     const js = jetstream(this.#nc);
     const jsm = await jetstreamManager(this.#nc);
+    this.#activatorPods.start();
     await this.#bind(js);
     if (this.#stopping.signal.aborted) return;
     this.#advisories = watchMaxDeliveries(this.#nc, jsm, js, this.#log, this.#metrics);
@@ -123,6 +129,7 @@ export class Worker {
       );
     }
     this.#advisories?.unsubscribe();
+    await this.#activatorPods.stop();
     if (!this.#nc.isClosed()) await this.#nc.drain();
     // Pulls still waiting end with the connection; loops stuck on an abandoned operation are not waited for.
     await Promise.race([Promise.allSettled(this.#loops), sleep(1_000, undefined, { ref: false })]);
@@ -139,7 +146,8 @@ export class Worker {
           js,
           log: this.#log,
           metrics: this.#metrics,
-          activatorService: this.#options.activatorService,
+          portRange: this.#options.portRange,
+          activatorPods: () => this.#activatorPods.current(),
           optIn: this.#optIn,
           retryDelay: this.#options.retryDelay,
           retryDelayMax: this.#options.retryDelayMax,

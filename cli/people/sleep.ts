@@ -1,14 +1,15 @@
 /**
  * `nozzle sleep <namespace>`: puts every Deployment and StatefulSet of the
  * namespace to sleep now, whatever its activity, with the worker's own sleep
- * (lib/sleep/sleep.ts: route Service, Ingress rewrite, scale to 0 with the
- * backup, Event) under the person's rights. Idempotent: a second run finds
+ * (lib/sleep/sleep.ts: takeover EndpointSlices, scale to 0 with the backup,
+ * KEDA pause, Event) under the person's rights. Idempotent: a second run finds
  * everything asleep and changes nothing.
  */
 import { WORKLOAD_KINDS, listWorkloads } from '../../lib/kube/workloads.js';
 import { sleepMessage } from '../../lib/messages.js';
 import { sleepWorkload, type SleepOutcome } from '../../lib/sleep/sleep.js';
-import { workerSettings } from '../../worker/settings.js';
+import { takeover } from '../../lib/config/nozzle.js';
+import { listActivatorPods } from '../../lib/sleep/activator-pods.js';
 import { oneNamespace, optInFrom, settingsFrom } from './args.js';
 import { readOptedIn } from './errors.js';
 import { table } from './render.js';
@@ -35,7 +36,8 @@ const command: PersonCommand = {
   async run(args, kube, out) {
     const namespace = oneNamespace(args, 'sleep');
     const rules = optInFrom(args);
-    const { activatorService } = settingsFrom({ activatorService: workerSettings.activatorService }, args);
+    const { portRange } = settingsFrom(takeover, args);
+    const activatorPods = () => listActivatorPods(kube, rules.systemNamespace);
     await readOptedIn(kube, namespace, rules);
     const rows: string[][] = [['WORKLOAD', 'RESULT']];
     const at = new Date();
@@ -43,7 +45,7 @@ const command: PersonCommand = {
       for (const workload of await listWorkloads(kube, kind, namespace)) {
         const name = workload.metadata?.name ?? '';
         const message = sleepMessage(namespace, { kind, name }, { reason: 'manual', at });
-        const outcome = await sleepWorkload(kube, message, { activatorService, optIn: rules });
+        const outcome = await sleepWorkload(kube, message, { optIn: rules, portRange, activatorPods });
         rows.push([`${kind.toLowerCase()}/${name}`, describe(outcome)]);
       }
     }

@@ -4,7 +4,8 @@
  * (`worker/settings.ts`, ...); cli/settings.ts gathers them all into the one
  * registry that `--help` and docs/configuration.md are made from.
  */
-import { duration, integer, labelSelector, oneOf, string, url } from './settings.js';
+import { duration, integer, labelSelector, oneOf, string, url, type Setting } from './settings.js';
+import { DEFAULT_PORT_RANGE, parsePortRange, type PortRange } from '../takeover/port-assignment.js';
 
 export const common = {
   logLevel: oneOf({
@@ -92,4 +93,15 @@ export const optIn = {
     default: 'nozzle-system',
     doc: "Nozzle's own namespace: never put to sleep or woken, even when it matches the selector",
   }),
+};
+
+/** Endpoint takeover: where the activator's listener ports come from (one per Service port under takeover). */
+export const takeover = {
+  portRange: {
+    env: 'NOZZLE_ACTIVATOR_PORT_RANGE',
+    default: DEFAULT_PORT_RANGE,
+    doc: "activator listener ports assigned to the Service ports under takeover (`<first>-<last>`, within 1024-65535; one port Lease each in NOZZLE_SYSTEM_NAMESPACE); must not overlap the activator's own ports",
+    parse: parsePortRange,
+    show: (range) => `${range.first}-${range.last}`,
+  } satisfies Setting<PortRange>,
 };

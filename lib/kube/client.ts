@@ -2,6 +2,7 @@ import {
   AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   DiscoveryV1Api,
   EventsV1Api,
   KubeConfig,
@@ -17,6 +18,8 @@ export interface Kube {
   readonly networking: NetworkingV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly events: EventsV1Api;
+  /** Custom resources (KEDA's ScaledObjects). */
+  readonly custom: CustomObjectsApi;
 }
 
 /** In a pod: the ServiceAccount; elsewhere: $KUBECONFIG or ~/.kube/config. */
@@ -29,6 +32,7 @@ export function connectKube(config: KubeConfig = defaultConfig()): Kube {
     networking: config.makeApiClient(NetworkingV1Api),
     discovery: config.makeApiClient(DiscoveryV1Api),
     events: config.makeApiClient(EventsV1Api),
+    custom: config.makeApiClient(CustomObjectsApi),
   };
 }
 

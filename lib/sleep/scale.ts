@@ -1,7 +1,7 @@
 import type { Kube } from '../kube/client.js';
-import { isNotFound } from '../errors.js';
+import { undefinedIfNotFound } from '../errors.js';
 import { annotations } from '../names.js';
-import { retryOnConflict } from '../kube/conflict.js';
+import { retryOnConflictFrom } from '../kube/conflict.js';
 import {
   describeWorkload,
   mergePatchWorkload,
@@ -18,7 +18,7 @@ export type ScaleResult =
   | { readonly result: 'not-found' };
 
 /**
- * Step 3 of a sleep: replicas to 0 and the count they had into
+ * The scale of a sleep: replicas to 0 and the count they had into
  * nozzle.io/replicas, in ONE request conditional on the resourceVersion just
  * read, so that the backup and the scale can never be half-applied and a
  * concurrent change (a person scaling, another worker, a wake) is never
@@ -31,15 +31,12 @@ export async function scaleToZero(
   name: string,
   /** Checked on every attempt, right before writing: a reason not to scale after all. */
   veto?: () => Promise<string | undefined>,
+  /** The workload as just read, for the first attempt (an outdated one costs a 409 and a re-read). */
+  listed?: Workload,
 ): Promise<ScaleResult | { readonly result: 'vetoed'; readonly reason: string }> {
-  return retryOnConflict(describeWorkload(kind, namespace, name), async () => {
-    let workload: Workload;
-    try {
-      workload = await readWorkload(kube, kind, namespace, name);
-    } catch (err) {
-      if (isNotFound(err)) return { result: 'not-found' } as const;
-      throw err;
-    }
+  const read = () => readWorkload(kube, kind, namespace, name).catch(undefinedIfNotFound);
+  return retryOnConflictFrom(describeWorkload(kind, namespace, name), listed, read, async (workload) => {
+    if (workload === undefined) return { result: 'not-found' } as const;
     const replicas = replicasOf(workload);
     const backup = workload.metadata?.annotations?.[annotations.replicas];
     if (replicas === 0) {

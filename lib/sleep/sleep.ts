@@ -1,54 +1,77 @@
 /**
  * The sleep operation (design.md, "Sleep"): one message, one workload.
  *
- *   1. ensure the nozzle-activator route Service
- *   2. rewrite the Ingress paths to the workload's Services, backing them up
- *   3. scale to 0 and back up the replica count, in one conditional request
+ *   1. opt-in, staleness, the workload, its exclusion (as before any write)
+ *   2. the Services that select its pods (headless and ExternalName ones are
+ *      skipped with the reason: nothing can redirect them)
+ *   3. the ready activator pods: none, and a Service to take over -> a
+ *      retryable error, nothing written (never asleep without a wake path)
+ *   4. takeover: for each Service its activator ports (Leases) and its
+ *      takeover EndpointSlices, stamped nozzle.io/ensured-at
+ *   5. scale to 0 and back up the replica count, in one conditional request
+ *   6. KEDA: pause the workload's ScaledObjects at 0 (lib/keda)
+ *   7. ensure the takeover again: a wake racing this sleep may have removed
+ *      the slices between 4 and 5, and a workload at 0 must keep its wake path
  *   (and an Event on the workload)
  *
- * Before any step: the namespace must have opted in (opt-in.ts; otherwise the
- * message is refused), and no Ingress path to the workload may carry an
- * annotation the activator cannot route (ingress-compat.ts; otherwise the
- * workload stays awake and gets a NotSleeping Event).
+ * Takeover goes first: a takeover while pods still run only sends some
+ * traffic through the activator (which splices it to the ready pods), while
+ * a workload at 0 without it would fail its callers. KEDA is paused after the
+ * scale, not before: paused-replicas "0" makes KEDA scale the workload to 0
+ * itself, and a scale Nozzle did not make leaves no backup of the count.
  *
  * Every step is idempotent and the state lives in the objects, so a
  * redelivery after a crash anywhere, or two workers on the same message,
- * converge to the same result. The Ingress goes first: a workload at 0 whose
- * Ingress still points at it would answer 503 until woken by hand, while an
- * Ingress pointing at the activator for a running workload only costs a
- * forward.
+ * converge to the same result ("already asleep" still runs 4, 6 and 7). A
+ * sleep that ends skipped after step 4 (the namespace woke meanwhile) leaves
+ * its slices to the activator leader, which removes a takeover whose Service
+ * has ready endpoints of its own once it is older than NOZZLE_TAKEOVER_SETTLE.
+ * Nozzle writes no Service, Ingress or controller-managed EndpointSlice.
  */
 import type { Kube } from '../kube/client.js';
 import type { SleepMessage } from '../messages.js';
 import { undefinedIfNotFound } from '../errors.js';
 import { readWorkload, replicasOf, type Workload } from '../kube/workloads.js';
-import { recordNotSleepingEvent, recordSleepEvent } from './event.js';
-import { exclusionOf } from './exclusion.js';
-import { incompatibleIngresses } from './ingress-compat.js';
-import { rewriteIngresses } from './ingress-rewrite.js';
 import { checkOptIn, refusalReason, type OptIn } from '../kube/opt-in.js';
-import { ensureRouteService } from './route-service.js';
-import { scaleToZero } from './scale.js';
-import { servicesSelecting } from './selectors.js';
-import { staleReason } from './staleness.js';
+import { pauseForSleep } from '../keda/paused-replicas.js';
+import { assignPorts, type PortRange } from '../takeover/port-assignment.js';
+import { listSelectingServices, type SkippedService } from '../takeover/selecting-services.js';
+import { ensureTakeover } from '../takeover/takeover.js';
+import type { ActivatorPod } from '../takeover/takeover-slice.js';
 import { annotations } from '../names.js';
+import { NoActivatorError } from './activator-pods.js';
+import { recordSleepEvent } from './event.js';
+import { exclusionOf } from './exclusion.js';
+import { scaleToZero } from './scale.js';
+import { staleReason } from './staleness.js';
 
-export type SleepStep = 'route-service' | 'ingress-rewrite' | 'scale';
+export type SleepStep = 'takeover' | 'scale' | 'keda' | 'retakeover';
 
 export interface SleepOptions {
-  /** In-cluster DNS name of the activator Service. */
-  readonly activatorService: string;
-  /** The namespaces the worker may act on; any other is refused (NamespaceRefusedError). */
+  /** The namespaces the worker may act on (and Nozzle's own, where the Leases and activator pods are). */
   readonly optIn: OptIn;
+  /** NOZZLE_ACTIVATOR_PORT_RANGE. */
+  readonly portRange?: PortRange;
+  /** The ready activator pods now: the worker's watch-fed cache, or listActivatorPods. */
+  readonly activatorPods: () => Promise<readonly ActivatorPod[]>;
   /** Called after each step: the worker extends the message's ack deadline here. */
   readonly afterStep?: (step: SleepStep, detail: Record<string, unknown>) => Promise<void> | void;
   /** A failed Event does not fail the sleep (the sleep happened); it is reported here. */
   readonly onEventError?: (err: unknown) => void;
 }
 
+export interface TakeoverSummary {
+  /** The Services whose endpoints are taken over. */
+  readonly services: readonly string[];
+  /** Services that select the workload but cannot be taken over, with why. */
+  readonly skipped: readonly SkippedService[];
+  /** ScaledObjects paused by this sleep, and those left alone because their user paused them. */
+  readonly keda: { readonly paused: readonly string[]; readonly userPaused: readonly string[] };
+}
+
 export type SleepOutcome =
-  | { readonly outcome: 'slept'; readonly from: number; readonly ingresses: readonly string[] }
-  | { readonly outcome: 'already-asleep'; readonly ingresses: readonly string[] }
+  | ({ readonly outcome: 'slept'; readonly from: number } & TakeoverSummary)
+  | ({ readonly outcome: 'already-asleep' } & TakeoverSummary)
   | { readonly outcome: 'skipped'; readonly reason: string };
 
 export async function sleepWorkload(
@@ -58,6 +81,7 @@ export async function sleepWorkload(
 ): Promise<SleepOutcome> {
   const { namespace } = message;
   const { kind, name } = message.workload;
+  const { systemNamespace } = options.optIn;
 
   const readNamespace = () => kube.core.readNamespace({ name: namespace }).catch(undefinedIfNotFound);
   const ns = await readNamespace();
@@ -84,41 +108,32 @@ export async function sleepWorkload(
     return { outcome: 'skipped', reason: 'already at 0 replicas with no backup: not put to sleep by Nozzle' };
   }
 
-  const services = servicesSelecting(
-    (await kube.core.listNamespacedService({ namespace })).items,
+  const { takeover, skipped } = await listSelectingServices(
+    kube,
+    namespace,
     workload.spec?.template.metadata?.labels ?? {},
   );
-  const listedIngresses =
-    services.length === 0 ? [] : (await kube.networking.listNamespacedIngress({ namespace })).items;
-  const incompatible = incompatibleIngresses(listedIngresses, new Set(services));
-  if (incompatible.length > 0) {
-    const reason = `not put to sleep: ${incompatible.map((i) => i.reason).join('; ')}`;
-    try {
-      await recordNotSleepingEvent(kube, kind, workload, reason);
-    } catch (err) {
-      options.onEventError?.(err);
+  const services = takeover.map((s) => s.metadata?.name ?? '');
+  // A workload no Service selects needs no wake path to be reached: it sleeps without the activator.
+  const activatorPods = takeover.length === 0 ? [] : await options.activatorPods();
+  if (takeover.length > 0 && activatorPods.length === 0) throw new NoActivatorError(systemNamespace);
+
+  const ensureAll = async (): Promise<void> => {
+    const ensuredAt = new Date();
+    for (const service of takeover) {
+      const { ports } = await assignPorts(kube, { systemNamespace, range: options.portRange }, service);
+      await ensureTakeover(kube, { namespace, service, activatorPods, ports, ensuredAt });
     }
-    return { outcome: 'skipped', reason };
-  }
+  };
+  await ensureAll();
+  await options.afterStep?.('takeover', { services, skipped });
 
-  await ensureRouteService(kube, namespace, options.activatorService);
-  await options.afterStep?.('route-service', {});
-
-  const ingresses = await rewriteIngresses(kube, namespace, services, listedIngresses);
-  await options.afterStep?.('ingress-rewrite', { services, ingresses });
-
-  const scaled = await scaleToZero(kube, kind, namespace, name, stale);
+  const scaled = await scaleToZero(kube, kind, namespace, name, stale, workload);
   await options.afterStep?.('scale', { result: scaled.result });
   switch (scaled.result) {
     case 'scaled':
-      try {
-        await recordSleepEvent(kube, kind, scaled.workload, scaled.from);
-      } catch (err) {
-        options.onEventError?.(err);
-      }
-      return { outcome: 'slept', from: scaled.from, ingresses };
     case 'already-asleep':
-      return { outcome: 'already-asleep', ingresses };
+      break;
     case 'at-zero-without-backup':
       return { outcome: 'skipped', reason: 'scaled to 0 by someone else meanwhile; nothing to back up' };
     case 'not-found':
@@ -126,4 +141,23 @@ export async function sleepWorkload(
     case 'vetoed':
       return { outcome: 'skipped', reason: scaled.reason };
   }
+
+  const keda = await pauseForSleep(kube, namespace, { kind, name });
+  await options.afterStep?.('keda', { ...keda });
+
+  await ensureAll();
+  await options.afterStep?.('retakeover', { services });
+
+  const summary: TakeoverSummary = {
+    services,
+    skipped,
+    keda: { paused: keda.changed, userPaused: keda.userPaused },
+  };
+  if (scaled.result === 'already-asleep') return { outcome: 'already-asleep', ...summary };
+  try {
+    await recordSleepEvent(kube, kind, scaled.workload, scaled.from, summary);
+  } catch (err) {
+    options.onEventError?.(err);
+  }
+  return { outcome: 'slept', from: scaled.from, ...summary };
 }

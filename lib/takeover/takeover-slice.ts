@@ -16,7 +16,7 @@ import type {
   V1EndpointSlice,
   V1Service,
 } from '@kubernetes/client-node';
-import { MANAGER, TAKEOVER_SLICE_INFIX, labels } from '../names.js';
+import { MANAGER, TAKEOVER_SLICE_INFIX, annotations, labels } from '../names.js';
 import { servicePortKey } from './port-assignment.js';
 
 export type AddressFamily = 'IPv4' | 'IPv6';
@@ -119,6 +119,8 @@ export interface TakeoverSliceInput {
   readonly activatorPods: readonly ActivatorPod[];
   /** Service port (name, or number when unnamed) -> activator port (assignPorts). */
   readonly ports: ReadonlyMap<string, number>;
+  /** When this ensure ran: written as nozzle.io/ensured-at (the activator leader leaves a slice younger than its settle time alone). */
+  readonly ensuredAt?: Date;
 }
 
 /** The takeover slice of one address family. */
@@ -134,6 +136,7 @@ export function takeoverSlice(input: TakeoverSliceInput, family: AddressFamily):
       name: takeoverSliceName(name, family),
       namespace: service.metadata?.namespace,
       labels: takeoverLabels(name),
+      ...(input.ensuredAt ? { annotations: { [annotations.ensuredAt]: input.ensuredAt.toISOString() } } : {}),
       // Deleting the Service deletes the slice; the Service's own controller stays its controller.
       ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name, uid, controller: false }],
     },
@@ -149,18 +152,23 @@ export const takeoverSlices = (input: TakeoverSliceInput): V1EndpointSlice[] =>
 
 /**
  * Pure: whether `current` (from the cluster) already says what `wanted` says:
- * Nozzle's labels, the owner, the address type, ports and endpoints. Fields the
- * apiserver fills in and labels others added do not count.
+ * Nozzle's labels and annotations (an ensure's new nozzle.io/ensured-at makes
+ * it differ, so every ensure rewrites it), the owner, the address type, ports
+ * and endpoints. Fields the apiserver fills in and labels or annotations
+ * others added do not count.
  */
 export function sliceMatches(current: V1EndpointSlice, wanted: V1EndpointSlice): boolean {
-  const currentLabels = current.metadata?.labels ?? {};
-  const labelsMatch = Object.entries(wanted.metadata?.labels ?? {}).every(([k, v]) => currentLabels[k] === v);
+  const includes = (have: Record<string, string> | undefined, want: Record<string, string> | undefined) =>
+    Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
+  const metadataMatches =
+    includes(current.metadata?.labels, wanted.metadata?.labels) &&
+    includes(current.metadata?.annotations, wanted.metadata?.annotations);
   const owners = (slice: V1EndpointSlice) =>
     (slice.metadata?.ownerReferences ?? []).map(
       (o) => `${o.kind}/${o.name}/${o.uid}/${o.controller === true}`,
     );
   return (
-    labelsMatch &&
+    metadataMatches &&
     JSON.stringify(owners(current)) === JSON.stringify(owners(wanted)) &&
     current.addressType === wanted.addressType &&
     JSON.stringify(normalPorts(current)) === JSON.stringify(normalPorts(wanted)) &&

@@ -36,6 +36,8 @@ export interface TakeoverInput {
   readonly activatorPods: readonly ActivatorPod[];
   /** Service port (name, or number when unnamed) -> activator port (port-assignment.ts assignPorts). */
   readonly ports: ReadonlyMap<string, number>;
+  /** Written as nozzle.io/ensured-at on every slice (takeover-slice.ts). */
+  readonly ensuredAt?: Date;
 }
 
 export interface TakeoverResult {
@@ -99,6 +101,7 @@ async function writeSlice(
     metadata: {
       ...wanted.metadata,
       labels: { ...current.metadata?.labels, ...wanted.metadata?.labels },
+      annotations: { ...current.metadata?.annotations, ...wanted.metadata?.annotations },
       resourceVersion: current.metadata?.resourceVersion,
     },
   };

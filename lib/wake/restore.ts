@@ -13,6 +13,7 @@ import { updateIngressRouting } from '../ingress/routing.js';
 import { FIELD_MANAGER, ROUTE_SERVICE, annotations } from '../names.js';
 import { retryOnConflictFrom } from '../kube/conflict.js';
 import { restoreEach } from './restore-error.js';
+import { resumeAfterWake } from '../keda/paused-replicas.js';
 import {
   WORKLOAD_KINDS,
   describeWorkload,
@@ -60,7 +61,7 @@ async function restoreWorkload(
   listed: Workload,
 ): Promise<RestoredWorkload | undefined> {
   const name = listed.metadata?.name ?? '';
-  return retryOnConflictFrom(
+  const restored = await retryOnConflictFrom(
     describeWorkload(kind, namespace, name),
     listed,
     () => readWorkload(kube, kind, namespace, name),
@@ -78,6 +79,9 @@ async function restoreWorkload(
       return { kind, name, replicas };
     },
   );
+  // After the replicas: KEDA, resumed, finds the workload running (lib/keda/paused-replicas.ts).
+  await resumeAfterWake(kube, namespace, { kind, name });
+  return restored;
 }
 
 /**

@@ -12,6 +12,7 @@ const titles: Record<string, string> = {
   nats: 'NATS connection (setup, publish, worker)',
   stream: 'JetStream stream and consumer (setup, publish)',
   optIn: 'Opted-in namespaces (publish, worker)',
+  takeover: 'Endpoint takeover (worker, activator, `nozzle sleep`)',
   publisher: 'Publisher (`nozzle publish`)',
   worker: 'Worker (`nozzle worker`)',
   activator: 'Activator (`nozzle activator`)',

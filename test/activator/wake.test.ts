@@ -22,6 +22,7 @@ import {
   eventually,
   type AppSpec,
 } from '../support/activator.js';
+import { staticActivatorPods } from '../support/activator-pods.js';
 
 const kube = adminKube();
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -41,7 +42,7 @@ test('200 API requests and a browser share one wake; every request is answered o
       kube,
       { v: 1, op: 'sleep', namespace, workload: { kind: 'Deployment', name: app.name }, reason: 'test', at },
       {
-        activatorService: 'nozzle-activator.nozzle-system.svc.cluster.local',
+        activatorPods: staticActivatorPods(),
         optIn: optIn('nozzle=true', 'nozzle-system'),
       },
     );

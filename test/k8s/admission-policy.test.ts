@@ -13,28 +13,44 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RbacAuthorizationV1Api, type KubernetesObject, type V1PolicyRule } from '@kubernetes/client-node';
+import {
+  RbacAuthorizationV1Api,
+  type KubernetesObject,
+  type V1EndpointSlice,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
 import type { Kube } from '../../lib/kube/client.js';
 import { describeError, statusOf } from '../../lib/errors.js';
 import { jsonPatch, mergePatch } from '../../lib/kube/patch.js';
 import { sleepMessage } from '../../lib/messages.js';
-import { ROUTE_SERVICE, annotations, labels } from '../../lib/names.js';
+import { annotations, labels } from '../../lib/names.js';
+import { pauseForSleep, resumeAfterWake } from '../../lib/keda/paused-replicas.js';
+import { assignPorts } from '../../lib/takeover/port-assignment.js';
+import { ensureTakeover, removeTakeover } from '../../lib/takeover/takeover.js';
+import { takeoverLabels } from '../../lib/takeover/takeover-slice.js';
 import { optIn } from '../../lib/kube/opt-in.js';
 import { sleepWorkload } from '../../lib/sleep/sleep.js';
-import { ensureRouteService } from '../../lib/sleep/route-service.js';
-import { restoreIngresses, restoreWorkloads, stampWokeAt } from '../../lib/wake/restore.js';
+import { restoreWorkloads, stampWokeAt } from '../../lib/wake/restore.js';
 import { wakeNamespace } from '../../lib/wake/wake-namespace.js';
 import { apply } from '../../scripts/testenv/servers/kube-request.js';
 import { parseManifests } from '../../scripts/testenv/servers/yaml.js';
-import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from '../support/env.js';
+import { staticActivatorPods } from '../support/activator-pods.js';
+import {
+  adminKube,
+  adminKubeConfig,
+  kubeWithToken,
+  serviceAccountToken,
+  uniqueName,
+} from '../support/env.js';
+import { createScaledObject, installScaledObjectCrd, readScaledObject } from '../support/keda.js';
 import { eventually } from '../support/eventually.js';
 import { repoRoot } from '../support/manifests.js';
 import { createNamespace, createShop, snapshot } from '../support/shop.js';
+import { createTakeoverShop, takeoverSlicesByName } from '../support/takeover-shop.js';
 
 const kube = adminKube();
 const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);
 const fieldManager = 'nozzle-test-security';
-const ACTIVATOR_HOST = 'nozzle-activator.nozzle-system.svc.cluster.local';
 const OPT_IN = optIn('nozzle=true', 'nozzle-system');
 const manifest = (file: string): KubernetesObject[] =>
   parseManifests(readFileSync(join(repoRoot, 'k8s', file), 'utf8'));
@@ -144,19 +160,32 @@ test.before(async () => {
       (await deniedBy('nozzle-namespaces', () =>
         asActivator().core.patchNamespace({ name: namespace, body: label, dryRun }, mergePatch),
       )) !== undefined &&
-      (await deniedBy('nozzle-services', () =>
-        asWorker().core.createNamespacedService({
+      (await deniedBy('nozzle-endpointslices', () =>
+        asWorker().discovery.createNamespacedEndpointSlice({
           namespace,
           dryRun,
-          body: {
-            metadata: { name: 'probe' },
-            spec: { type: 'ExternalName', externalName: 'x.example.com' },
-          },
+          body: controllerSlice('probe', 'probe-abc'),
         }),
       )) !== undefined,
     { timeout: 60_000 },
   );
 });
+
+/** An EndpointSlice as the EndpointSlice controller makes them: not Nozzle's. */
+function controllerSlice(service: string, name: string): V1EndpointSlice {
+  return {
+    metadata: {
+      name,
+      labels: {
+        'kubernetes.io/service-name': service,
+        'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+      },
+    },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['10.244.0.7'], conditions: { ready: true } }],
+  };
+}
 
 function webPath(path: string) {
   return {
@@ -167,7 +196,8 @@ function webPath(path: string) {
 }
 
 test("Nozzle's own sleep and wake pass the policies, under the worker's and the activator's tokens", async (t) => {
-  const { namespace } = await createShop(kube, 'vap-ok');
+  // Services that can be taken over; the Leases in nozzle-system (the worker's Role is there).
+  const { namespace } = await createTakeoverShop(kube, 'vap-ok', { system: 'nozzle-system', activators: 0 });
   const before = await snapshot(kube, namespace);
   const sleepAll = async () => {
     for (const workload of [
@@ -176,7 +206,7 @@ test("Nozzle's own sleep and wake pass the policies, under the worker's and the 
       { kind: 'StatefulSet', name: 'db' },
     ] as const) {
       const outcome = await sleepWorkload(asWorker(), sleepMessage(namespace, workload), {
-        activatorService: ACTIVATOR_HOST,
+        activatorPods: staticActivatorPods('nozzle-system'),
         optIn: OPT_IN,
         onEventError: (err) => t.fail(describeError(err)),
       });
@@ -186,14 +216,13 @@ test("Nozzle's own sleep and wake pass the policies, under the worker's and the 
     t.is(asleep.deployments.web?.spec?.replicas, 0);
     t.is(asleep.deployments.web?.metadata?.annotations?.[annotations.replicas], '3');
     t.is(asleep.statefulSets.db?.metadata?.annotations?.[annotations.replicas], '1');
-    t.is(asleep.services[ROUTE_SERVICE]?.spec?.type, 'ExternalName');
-    t.is(asleep.ingresses.shop?.metadata?.labels?.[labels.managed], 'true');
-    t.truthy(asleep.ingresses.shop?.metadata?.annotations?.[annotations.backends]);
-    t.is(asleep.ingresses.shop?.spec?.rules?.[0]?.http?.paths[0]?.backend.service?.name, ROUTE_SERVICE);
-    t.is(
-      asleep.ingresses['db-admin']?.spec?.rules?.[0]?.http?.paths[0]?.backend.service?.name,
-      ROUTE_SERVICE,
-    );
+    t.deepEqual(Object.keys(await takeoverSlicesByName(kube, namespace)).sort(), [
+      'api-nozzle-ipv4',
+      'web-alias-nozzle-ipv4',
+      'web-nozzle-ipv4',
+    ]);
+    t.deepEqual(asleep.services, before.services, 'no Service written');
+    t.deepEqual(asleep.ingresses, before.ingresses, 'no Ingress written');
   };
   const assertAwake = async () => {
     const awake = await snapshot(kube, namespace);
@@ -215,10 +244,9 @@ test("Nozzle's own sleep and wake pass the policies, under the worker's and the 
   await sleepAll();
   await stampWokeAt(asActivator(), namespace);
   t.is((await restoreWorkloads(asActivator(), namespace)).length, 3);
-  t.deepEqual((await restoreIngresses(asActivator(), namespace)).sort(), ['db-admin', 'shop']);
   await assertAwake();
 
-  // Again, woken by the worker's `wake` this time; and the activator moved.
+  // Again, woken by the worker's `wake` this time.
   await new Promise((resolve) => setTimeout(resolve, 5));
   await sleepAll();
   const woke = await wakeNamespace(asWorker(), namespace, OPT_IN);
@@ -226,26 +254,23 @@ test("Nozzle's own sleep and wake pass the policies, under the worker's and the 
   await assertAwake();
   const ns = await kube.core.readNamespace({ name: namespace });
   t.truthy(ns.metadata?.annotations?.[annotations.wokeAt]);
-  await ensureRouteService(asWorker(), namespace, 'nozzle-activator.elsewhere.svc.cluster.local');
-  const route = await kube.core.readNamespacedService({ namespace, name: ROUTE_SERVICE });
-  t.is(route.spec?.externalName, 'nozzle-activator.elsewhere.svc.cluster.local');
 });
 
 test('what RBAC allows but Nozzle never does is refused by the policies', async (t) => {
   const { namespace } = await createShop(kube, 'vap-deny');
-  // A sleeping route Service and a sleeping Deployment, as Nozzle left them.
+  // A sleeping Deployment, as Nozzle left it.
   const sleeping = await sleepWorkload(
     asWorker(),
     sleepMessage(namespace, { kind: 'Deployment', name: 'web' }),
-    {
-      activatorService: ACTIVATOR_HOST,
-      optIn: OPT_IN,
-    },
+    { activatorPods: staticActivatorPods('nozzle-system'), optIn: OPT_IN },
   );
   t.is(sleeping.outcome, 'slept');
-  // k8s/rbac-worker.yaml lets the worker patch only Services named nozzle-activator: grant all
-  // here, so that what the policy does about other Services shows.
-  await grantMore(namespace, [{ apiGroups: [''], resources: ['services'], verbs: ['get', 'patch'] }]);
+  // k8s/rbac-worker.yaml grants no Service or Ingress write at all: grant them here, so that
+  // what the policies do about them shows.
+  await grantMore(namespace, [
+    { apiGroups: [''], resources: ['services'], verbs: ['get', 'patch', 'create'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['patch'] },
+  ]);
   await eventually('the Role is in effect', () =>
     deniedBy('nozzle-services', () =>
       asWorker().core.patchNamespacedService(
@@ -501,7 +526,7 @@ test('what RBAC allows but Nozzle never does is refused by the policies', async 
     // Services
     [
       'nozzle-services',
-      'worker patches a non-route Service',
+      'worker patches a Service',
       () =>
         asWorker().core.patchNamespacedService(
           { namespace, name: 'web', body: { spec: { selector: { app: 'db' } } } },
@@ -510,7 +535,7 @@ test('what RBAC allows but Nozzle never does is refused by the policies', async 
     ],
     [
       'nozzle-services',
-      'worker re-points an ExternalName Service that is not the route',
+      'worker re-points an ExternalName Service',
       () =>
         asWorker().core.patchNamespacedService(
           { namespace, name: 'not-ours', body: { spec: { externalName: 'evil.example.com' } } },
@@ -519,7 +544,7 @@ test('what RBAC allows but Nozzle never does is refused by the policies', async 
     ],
     [
       'nozzle-services',
-      'worker creates another Service',
+      'worker creates a Service',
       () =>
         asWorker().core.createNamespacedService({
           namespace,
@@ -528,28 +553,6 @@ test('what RBAC allows but Nozzle never does is refused by the policies', async 
             spec: { type: 'ExternalName', externalName: 'evil.example.com' },
           },
         }),
-    ],
-    [
-      'nozzle-services',
-      'worker turns the route Service into a selector Service',
-      () =>
-        asWorker().core.patchNamespacedService(
-          {
-            namespace,
-            name: ROUTE_SERVICE,
-            body: { spec: { type: 'ClusterIP', externalName: null, selector: { app: 'db' } } },
-          },
-          mergePatch,
-        ),
-    ],
-    [
-      'nozzle-services',
-      'worker removes the managed label of the route Service',
-      () =>
-        asWorker().core.patchNamespacedService(
-          { namespace, name: ROUTE_SERVICE, body: { metadata: { labels: { [labels.managed]: null } } } },
-          mergePatch,
-        ),
     ],
   ];
   for (const [policy, what, call] of refused) {
@@ -566,48 +569,178 @@ test('what RBAC allows but Nozzle never does is refused by the policies', async 
   );
 });
 
-test('a Service named nozzle-activator that Nozzle did not create is not taken over', async (t) => {
-  const { namespace } = await createNamespace(kube, 'vap-route');
-  const create = (body: object) =>
-    asWorker().core.createNamespacedService({
-      namespace,
-      body: { metadata: { name: ROUTE_SERVICE }, ...body },
-    });
-  t.truthy(
-    await deniedBy('nozzle-services', () =>
-      create({ spec: { selector: { app: 'x' }, ports: [{ port: 80 }], clusterIP: 'None' } }),
-    ),
-    'a selector Service',
-  );
-  t.truthy(
-    await deniedBy('nozzle-services', () =>
-      create({ spec: { type: 'ExternalName', externalName: ACTIVATOR_HOST } }),
-    ),
-    'without nozzle.io/managed',
-  );
-  // Someone else's Service by that name: the worker's patch is refused (it would refuse by itself too).
-  await kube.core.createNamespacedService({
+test('EndpointSlices: the worker writes its own takeover slices in opted-in namespaces, nothing else', async (t) => {
+  const { namespace } = await createTakeoverShop(kube, 'vap-slices', {
+    system: 'nozzle-system',
+    activators: 0,
+  });
+  const service = await kube.core.readNamespacedService({ namespace, name: 'api' });
+  const { ports } = await assignPorts(asWorker(), { systemNamespace: 'nozzle-system' }, service);
+  const input = { namespace, service, ports, activatorPods: await staticActivatorPods('nozzle-system')() };
+  // Allowed: create, update (ensured-at, endpoints), delete of Nozzle's own slice, as lib/takeover writes them.
+  t.like(await ensureTakeover(asWorker(), { ...input, ensuredAt: new Date() }), {
+    slices: [{ name: 'api-nozzle-ipv4', outcome: 'created' }],
+  });
+  t.like(await ensureTakeover(asWorker(), { ...input, ensuredAt: new Date(Date.now() + 1_000) }), {
+    slices: [{ name: 'api-nozzle-ipv4', outcome: 'updated' }],
+  });
+  const ours = await kube.discovery.readNamespacedEndpointSlice({ namespace, name: 'api-nozzle-ipv4' });
+  await kube.discovery.createNamespacedEndpointSlice({
     namespace,
-    body: {
-      metadata: { name: ROUTE_SERVICE },
-      spec: { type: 'ExternalName', externalName: 'theirs.example.com' },
+    body: controllerSlice('api', 'api-abcde'),
+  });
+
+  const outside = (await kube.core.createNamespace({ body: { metadata: { name: uniqueName('vap-out') } } }))
+    .metadata!.name!;
+  const nozzleSlice = (name: string): V1EndpointSlice => ({
+    ...controllerSlice('api', name),
+    metadata: { name, labels: takeoverLabels('api') },
+  });
+  const dryRun = 'All';
+  // The worker may update (not patch) EndpointSlices; the activator's rights are granted here.
+  await grantMore(namespace, [
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['update'] },
+  ]);
+  const replaceSlice = async (as: Kube, name: string, change: (s: V1EndpointSlice) => V1EndpointSlice) => {
+    const body = change(await kube.discovery.readNamespacedEndpointSlice({ namespace, name }));
+    return as.discovery.replaceNamespacedEndpointSlice({ namespace, name, body, dryRun });
+  };
+  const relabel = (s: V1EndpointSlice, managedBy: string): V1EndpointSlice => ({
+    ...s,
+    metadata: {
+      ...s.metadata,
+      labels: { ...s.metadata?.labels, [labels.endpointSliceManagedBy]: managedBy },
     },
   });
-  t.truthy(
-    await deniedBy('nozzle-services', () =>
-      asWorker().core.patchNamespacedService(
-        {
-          namespace,
-          name: ROUTE_SERVICE,
-          body: {
-            metadata: { labels: { [labels.managed]: 'true' } },
-            spec: { externalName: ACTIVATOR_HOST },
-          },
-        },
-        mergePatch,
-      ),
-    ),
+  await eventually(
+    'the Role is in effect',
+    async () =>
+      (await deniedBy('nozzle-endpointslices', () =>
+        replaceSlice(asActivator(), 'api-abcde', (s) => ({ ...s, endpoints: [] })),
+      )) !== undefined,
   );
+  const refused: [policy: string, what: string, call: () => Promise<unknown>][] = [
+    [
+      'nozzle-endpointslices',
+      "worker updates the controller's slice",
+      () => replaceSlice(asWorker(), 'api-abcde', (s) => ({ ...s, endpoints: [] })),
+    ],
+    [
+      'nozzle-endpointslices',
+      "worker takes the controller's slice over by relabelling it",
+      () => replaceSlice(asWorker(), 'api-abcde', (s) => relabel(s, 'nozzle.io')),
+    ],
+    [
+      'nozzle-endpointslices',
+      "worker deletes the controller's slice",
+      () => asWorker().discovery.deleteNamespacedEndpointSlice({ namespace, name: 'api-abcde', dryRun }),
+    ],
+    [
+      'nozzle-endpointslices',
+      "worker creates a slice that is not labelled as Nozzle's",
+      () =>
+        asWorker().discovery.createNamespacedEndpointSlice({
+          namespace,
+          dryRun,
+          body: controllerSlice('api', 'api-fake'),
+        }),
+    ],
+    [
+      'nozzle-endpointslices',
+      'worker hands its own slice to the controller',
+      () => replaceSlice(asWorker(), 'api-nozzle-ipv4', (s) => relabel(s, 'endpointslice-controller.k8s.io')),
+    ],
+    [
+      'nozzle-endpointslices',
+      "activator updates the controller's slice",
+      () => replaceSlice(asActivator(), 'api-abcde', (s) => ({ ...s, endpoints: [] })),
+    ],
+    [
+      'nozzle-endpointslices-opted-in',
+      'worker creates a takeover slice in a namespace that has not opted in',
+      () =>
+        asWorker().discovery.createNamespacedEndpointSlice({
+          namespace: outside,
+          dryRun,
+          body: nozzleSlice('api-nozzle-ipv4'),
+        }),
+    ],
+    [
+      'nozzle-endpointslices-opted-in',
+      'worker creates a takeover slice in kube-system',
+      () =>
+        asWorker().discovery.createNamespacedEndpointSlice({
+          namespace: 'kube-system',
+          dryRun,
+          body: nozzleSlice('kube-dns-nozzle-ipv4'),
+        }),
+    ],
+  ];
+  for (const [policy, what, call] of refused) {
+    const message = await deniedBy(policy, call).catch(
+      (err: unknown) => `other error: ${describeError(err)}`,
+    );
+    t.truthy(message, `${what}: was allowed`);
+    t.notRegex(message ?? '', /^other error/, what);
+  }
+  const after = await kube.discovery.readNamespacedEndpointSlice({ namespace, name: 'api-nozzle-ipv4' });
+  t.is(after.metadata?.resourceVersion, ours.metadata?.resourceVersion, 'ours unchanged by the refusals');
+  t.deepEqual(
+    (await kube.discovery.readNamespacedEndpointSlice({ namespace, name: 'api-abcde' })).endpoints?.length,
+    1,
+    "the controller's slice unchanged",
+  );
+  t.deepEqual(await removeTakeover(asWorker(), namespace, 'api'), ['api-nozzle-ipv4'], 'delete allowed');
+});
+
+test('ScaledObjects: Nozzle pauses and resumes them, and may change nothing else of one', async (t) => {
+  await installScaledObjectCrd();
+  const { namespace } = await createShop(kube, 'vap-keda');
+  await createScaledObject(kube, namespace, 'web', { name: 'web' });
+  // The activator resumes on wake; its ClusterRole is another branch's business: granted here.
+  await grantMore(namespace, [
+    { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'patch'] },
+  ]);
+  const web = { kind: 'Deployment', name: 'web' } as const;
+  await eventually(
+    'the Role is in effect',
+    async () => await resumeAfterWake(asActivator(), namespace, web).then(() => true),
+  );
+  t.deepEqual(await pauseForSleep(asWorker(), namespace, web), { changed: ['web'], userPaused: [] });
+  t.like((await readScaledObject(kube, namespace, 'web')).metadata.annotations, {
+    'autoscaling.keda.sh/paused-replicas': '0',
+    'nozzle.io/paused-by-nozzle': 'true',
+  });
+  const before = await readScaledObject(kube, namespace, 'web');
+  const patch = (as: Kube, body: object) =>
+    as.custom.patchNamespacedCustomObject(
+      { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects', namespace, name: 'web', body },
+      mergePatch,
+    );
+  const refused: [what: string, call: () => Promise<unknown>][] = [
+    ['worker changes the spec', () => patch(asWorker(), { spec: { maxReplicaCount: 50 } })],
+    [
+      'activator changes the target',
+      () => patch(asActivator(), { spec: { scaleTargetRef: { name: 'api' } } }),
+    ],
+    ['worker adds another annotation', () => patch(asWorker(), { metadata: { annotations: { x: 'y' } } })],
+    ['worker adds a label', () => patch(asWorker(), { metadata: { labels: { x: 'y' } } })],
+    [
+      'worker pauses at another count',
+      () => patch(asWorker(), { metadata: { annotations: { 'autoscaling.keda.sh/paused-replicas': '3' } } }),
+    ],
+  ];
+  for (const [what, call] of refused) {
+    const message = await deniedBy('nozzle-scaledobjects', call).catch(
+      (err: unknown) => `other error: ${describeError(err)}`,
+    );
+    t.truthy(message, `${what}: was allowed`);
+    t.notRegex(message ?? '', /^other error/, what);
+  }
+  const after = await readScaledObject(kube, namespace, 'web');
+  t.is(after.metadata.resourceVersion, before.metadata.resourceVersion, 'nothing changed');
+  t.deepEqual(await resumeAfterWake(asActivator(), namespace, web), { changed: ['web'], userPaused: [] });
+  t.deepEqual((await readScaledObject(kube, namespace, 'web')).metadata.annotations ?? {}, {});
 });
 
 test('no create or delete, even where a RoleBinding grants it', async (t) => {

@@ -5,9 +5,28 @@
  */
 import test from 'ava';
 import type { V1IngressRule } from '@kubernetes/client-node';
-import { mergeBackends, parseBackends, serializeBackends } from '../../lib/backends.js';
-import { rewriteRules } from '../../lib/sleep/ingress-rewrite.js';
+import { mergeBackends, parseBackends, serializeBackends, type BackendRecord } from '../../lib/backends.js';
 import { withOriginalBackends } from '../../lib/wake/restore.js';
+
+/** What a 0.1 sleep did to an Ingress (its rewrite module is gone): paths to `services` -> nozzle-activator. */
+function rewriteRules(rules: readonly V1IngressRule[], services: ReadonlySet<string>) {
+  const plain = JSON.parse(JSON.stringify(rules)) as V1IngressRule[];
+  const records: BackendRecord[] = [];
+  for (const rule of plain) {
+    for (const path of rule.http?.paths ?? []) {
+      const service = path.backend.service?.name;
+      if (service === undefined || !services.has(service)) continue;
+      records.push({
+        host: rule.host ?? '',
+        path: path.path ?? '',
+        pathType: path.pathType,
+        backend: path.backend,
+      });
+      path.backend = { service: { name: 'nozzle-activator', port: { number: 80 } } };
+    }
+  }
+  return { rules: plain, records };
+}
 
 const sameHostAndPath: V1IngressRule[] = [
   {

@@ -7,7 +7,8 @@ import { ConflictRetriesExhaustedError } from '../../lib/kube/conflict.js';
 import { NamespaceRefusedError } from '../../lib/kube/opt-in.js';
 import { ReplicasAnnotationError } from '../../lib/kube/workloads.js';
 import { MessageError } from '../../lib/messages.js';
-import { RouteServiceConflictError } from '../../lib/sleep/route-service.js';
+import { NoActivatorError } from '../../lib/sleep/activator-pods.js';
+import { SliceNotOursError } from '../../lib/takeover/takeover.js';
 import { RestoreError } from '../../lib/wake/restore-error.js';
 import { OperationTimeoutError } from '../../worker/failures.js';
 
@@ -29,7 +30,7 @@ test('permanent failures and request faults are not retried', (t) => {
     new MessageError('v', 'x'),
     new ReplicasAnnotationError('x'),
     new BackendsAnnotationError('x'),
-    new RouteServiceConflictError('x'),
+    new SliceNotOursError('x'),
     new NamespaceRefusedError('x'),
     api(403),
     api(422),
@@ -50,6 +51,7 @@ test('timeouts, conflicts, throttling, server and network failures are retried (
     new Error('fetch failed'),
     new OperationTimeoutError('x'),
     new ConflictRetriesExhaustedError('x', 5),
+    new NoActivatorError('nozzle-system'),
   ]) {
     t.true(isRetryable(err), String(err));
   }

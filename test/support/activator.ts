@@ -22,6 +22,7 @@ import { sleepWorkload } from '../../lib/sleep/sleep.js';
 import { connectKube, type Kube } from '../../lib/kube/client.js';
 import { mergePatch } from '../../lib/kube/patch.js';
 import { adminKubeConfig, uniqueName } from './env.js';
+import { staticActivatorPods } from './activator-pods.js';
 
 // ---------------------------------------------------------------- test app
 
@@ -209,7 +210,7 @@ export async function sleepApps(kube: Kube, namespace: string, apps: readonly Ap
       kube,
       sleepMessage(namespace, { kind: 'Deployment', name: app.name }),
       {
-        activatorService: 'nozzle-activator.nozzle-system.svc.cluster.local',
+        activatorPods: staticActivatorPods(),
         optIn: optIn('nozzle=true', 'nozzle-system'),
       },
     );

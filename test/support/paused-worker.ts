@@ -1,15 +1,15 @@
 /**
  * `nozzle worker` as a process, with a hook that holds every sleep after its
- * Ingress rewrite forever (logging "test pause: after ingress rewrite"), so
- * that a test can stop or kill the process exactly there. Started by
- * NozzleProcess.startPausedWorker.
+ * takeover (slices written, nothing scaled yet) forever (logging "test pause:
+ * after takeover"), so that a test can stop or kill the process exactly
+ * there. Started by NozzleProcess.startPausedWorker.
  */
 import { main } from '../../cli/run.js';
 import { workerCommand } from '../../worker/command.js';
 
 const paused = workerCommand(async (step, detail, log) => {
-  if (step !== 'ingress-rewrite') return;
-  log.warn({ step, ...detail }, 'test pause: after ingress rewrite');
+  if (step !== 'takeover') return;
+  log.warn({ step, ...detail }, 'test pause: after takeover');
   await new Promise(() => {});
 });
 

@@ -16,7 +16,6 @@ import { setupTopology } from './stream.js';
 export const workerDefaults: WorkerOptions = {
   concurrency: 4,
   shutdownTimeout: 10_000,
-  activatorService: 'nozzle-activator.nozzle-system.svc.cluster.local',
   // What the fixtures' namespaces carry (the shipped default); namespaces without it are refused.
   namespaceSelector: 'nozzle=true',
   systemNamespace: 'nozzle-system',

@@ -2,7 +2,6 @@ import test from 'ava';
 import { ConfigError, load } from '../../../lib/config/settings.js';
 import { optIn as optInSettings } from '../../../lib/config/nozzle.js';
 import { LabelSelectorError, parseLabelSelector } from '../../../lib/kube/label-selector.js';
-import { incompatibleAnnotation, incompatibleIngresses } from '../../../lib/sleep/ingress-compat.js';
 import { optIn, refusalReason } from '../../../lib/kube/opt-in.js';
 
 const matches = (selector: string, labels: Record<string, string>) =>
@@ -93,54 +92,4 @@ test('opt-in: the selector and Nozzle’s own namespace', (t) => {
   t.regex(refusalReason(rules, ns('kube-system')) ?? '', /kube-system has not opted in/);
   t.regex(refusalReason(rules, ns('shop', { nozzle: 'false' })) ?? '', /has not opted in/);
   t.regex(refusalReason(rules, ns('nozzle-system', { nozzle: 'true' })) ?? '', /Nozzle's own/);
-});
-
-test('ingress-nginx annotations the activator cannot route', (t) => {
-  const n = (name: string) => `nginx.ingress.kubernetes.io/${name}`;
-  for (const [name, value] of [
-    ['rewrite-target', '/'],
-    ['use-regex', 'true'],
-    ['use-regex', 'True'],
-    ['use-regex', '1'],
-    ['upstream-vhost', 'x.example.com'],
-    ['backend-protocol', 'HTTPS'],
-    ['backend-protocol', 'grpc'],
-    ['backend-protocol', 'GRPCS'],
-    ['backend-protocol', 'FCGI'],
-  ] as const) {
-    t.like(incompatibleAnnotation({ [n(name)]: value }), { annotation: n(name), value }, `${name}: ${value}`);
-  }
-  for (const ok of [
-    {},
-    { [n('use-regex')]: 'false' },
-    { [n('backend-protocol')]: 'HTTP' },
-    { [n('backend-protocol')]: 'http' },
-    { [n('proxy-body-size')]: '8m' },
-    { 'example.com/rewrite-target': '/' },
-  ]) {
-    t.is(incompatibleAnnotation(ok), undefined, JSON.stringify(ok));
-  }
-
-  const ingress = (name: string, service: string, annotations: Record<string, string>) => ({
-    metadata: { name, annotations },
-    spec: {
-      rules: [
-        { http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service } } }] } },
-      ],
-    },
-  });
-  const found = incompatibleIngresses(
-    [
-      ingress('a', 'web', { [n('rewrite-target')]: '/$1' }),
-      ingress('b', 'other', { [n('use-regex')]: 'true' }),
-      ingress('c', 'web', {}),
-    ],
-    new Set(['web']),
-  );
-  t.deepEqual(
-    found.map((f) => f.ingress),
-    ['a'],
-    'only Ingresses with a path to the workload’s Services count',
-  );
-  t.regex(found[0]?.reason ?? '', /Ingress a has nginx\.ingress\.kubernetes\.io\/rewrite-target: "\/\$1"/);
 });

@@ -12,9 +12,9 @@ import { sleepWorkload } from '../../../lib/sleep/sleep.js';
 import { sleepMessage } from '../../../lib/messages.js';
 import { adminKube } from '../../support/env.js';
 import { createShop, snapshot } from '../../support/shop.js';
+import { staticActivatorPods } from '../../support/activator-pods.js';
 
 const kube = adminKube();
-const activatorService = 'nozzle-activator.nozzle-system.svc.cluster.local';
 const optedIn = optIn('nozzle=true', 'nozzle-system');
 
 async function sleepingShop(prefix: string) {
@@ -26,7 +26,7 @@ async function sleepingShop(prefix: string) {
     ['StatefulSet', 'db'],
   ] as const) {
     const result = await sleepWorkload(kube, sleepMessage(shop.namespace, { kind, name }), {
-      activatorService,
+      activatorPods: staticActivatorPods(),
       optIn: optedIn,
     });
     if (result.outcome !== 'slept') throw new Error(`${name} did not sleep: ${JSON.stringify(result)}`);
