@@ -2,25 +2,33 @@
  * The worker and the publisher run as the real CLI under their own
  * ServiceAccount tokens (TokenRequest), bound to the ClusterRoles from
  * k8s/rbac-worker.yaml and k8s/rbac-publisher.yaml exactly as shipped: the
- * whole sleep and wake works with them, and the same tokens are refused
- * Secrets and deletes.
+ * whole sleep (endpoint takeover included) and wake works with them, and the
+ * same tokens are refused Secrets, deletes and any Service or Ingress write.
  */
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1ClusterRole, V1PolicyRule } from '@kubernetes/client-node';
+import type { V1ClusterRole, V1PolicyRule, V1Role } from '@kubernetes/client-node';
 import { statusOf } from '../../lib/errors.js';
 import { mergePatch } from '../../lib/kube/patch.js';
 import { encodeMessage, subjectOf, wakeMessage } from '../../lib/messages.js';
 import { applyObjects } from '../../scripts/testenv/servers/apply.js';
 import { parseManifests } from '../../scripts/testenv/servers/yaml.js';
-import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from '../support/env.js';
+import { createActivatorPod, setPodReady } from '../support/activator-pods.js';
+import {
+  adminKube,
+  adminKubeConfig,
+  kubeWithToken,
+  serviceAccountToken,
+  uniqueName,
+} from '../support/env.js';
 import { eventually } from '../support/eventually.js';
 import { writeKubeconfig } from '../support/kubeconfig-file.js';
 import { repoRoot } from '../support/manifests.js';
 import { NozzleProcess } from '../support/nozzle-process.js';
-import { createShop, snapshot } from '../support/shop.js';
+import { snapshot } from '../support/shop.js';
+import { createTakeoverShop, takeoverSlicesByName } from '../support/takeover-shop.js';
 import { privateQueue } from '../support/worker-harness.js';
 import { deadLetters, queueEmpty, topologyEnv } from '../support/stream.js';
 
@@ -44,13 +52,14 @@ test.before(async () => {
   ]);
 });
 
-test('the ClusterRoles grant no wildcard, no delete and nothing on Secrets', (t) => {
+test('the ClusterRoles grant no wildcard, no delete but of takeover slices, and nothing on Secrets', (t) => {
   for (const file of ['rbac-worker.yaml', 'rbac-publisher.yaml']) {
     for (const rule of rulesOf(manifest(file))) {
       t.false(
-        rule.verbs.some((v) => v === '*' || v.startsWith('delete')),
+        rule.verbs.some((v) => v === '*' || v === 'deletecollection'),
         `${file}: ${rule.verbs.join(',')}`,
       );
+      if (rule.verbs.includes('delete')) t.deepEqual(rule.resources, ['endpointslices'], file);
       t.false(
         (rule.resources ?? []).some((r) => r === '*' || r === 'secrets'),
         file,
@@ -67,8 +76,12 @@ test('the ClusterRoles grant no wildcard, no delete and nothing on Secrets', (t)
 
 test('worker and publisher under their own tokens: sleep and wake work, Secrets and deletes are refused', async (t) => {
   const { nats, nc, js } = await privateQueue(t);
-  const shop = await createShop(kube, 'rbac');
+  // Takeover under the worker's token: port Leases and activator pods in nozzle-system (its Role).
+  const shop = await createTakeoverShop(kube, 'rbac', { system: 'nozzle-system', activators: 0 });
   const { namespace } = shop;
+  const activator = uniqueName('nozzle-activator');
+  await createActivatorPod(kube, 'nozzle-system', activator);
+  await setPodReady(kube, 'nozzle-system', activator, '10.244.99.1');
   const before = await snapshot(kube, namespace);
   const workerToken = await serviceAccountToken(kube, 'nozzle-system', 'nozzle-worker');
   const publisherToken = await serviceAccountToken(kube, 'nozzle-system', 'nozzle-publisher');
@@ -96,7 +109,12 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
   const asleep = await snapshot(kube, namespace);
   t.is(asleep.deployments.web?.spec?.replicas, 0);
   t.is(asleep.statefulSets.db?.metadata?.annotations?.['nozzle.io/replicas'], '1');
-  t.is(asleep.services['nozzle-activator']?.spec?.type, 'ExternalName');
+  t.deepEqual(Object.keys(await takeoverSlicesByName(kube, namespace)).sort(), [
+    'api-nozzle-ipv4',
+    'web-alias-nozzle-ipv4',
+    'web-nozzle-ipv4',
+  ]);
+  t.deepEqual(asleep.services, before.services, 'Services unchanged');
   t.is(
     (await kube.events.listNamespacedEvent({ namespace })).items.length,
     3,
@@ -135,14 +153,43 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
       'worker deletes an Ingress',
       () => asWorker.networking.deleteNamespacedIngress({ namespace, name: 'shop' }),
     ],
+    ['worker deletes a Service', () => asWorker.core.deleteNamespacedService({ namespace, name: 'web' })],
     [
-      'worker deletes the route Service',
-      () => asWorker.core.deleteNamespacedService({ namespace, name: 'nozzle-activator' }),
+      'worker creates a Service',
+      () =>
+        asWorker.core.createNamespacedService({
+          namespace,
+          body: { metadata: { name: 'evil' }, spec: { ports: [{ port: 80 }] } },
+        }),
+    ],
+    [
+      'worker patches an Ingress',
+      () =>
+        asWorker.networking.patchNamespacedIngress(
+          { namespace, name: 'shop', body: { metadata: { labels: { x: 'y' } } } },
+          mergePatch,
+        ),
+    ],
+    [
+      'worker creates a Lease outside nozzle-system',
+      () =>
+        asWorker.coordination.createNamespacedLease({
+          namespace,
+          body: { metadata: { name: 'nozzle-port-20000' } },
+        }),
+    ],
+    ['worker lists Pods in kube-system', () => asWorker.core.listNamespacedPod({ namespace: 'kube-system' })],
+    [
+      'worker scales through the scale subresource',
+      () =>
+        asWorker.apps.patchNamespacedDeploymentScale(
+          { namespace, name: 'web', body: { spec: { replicas: 0 } } },
+          mergePatch,
+        ),
     ],
     ['worker deletes the Namespace', () => asWorker.core.deleteNamespace({ name: namespace })],
     ['worker lists Pods', () => asWorker.core.listNamespacedPod({ namespace })],
-    // Services: only the route Service nozzle-activator may be read or changed.
-    ['worker reads another Service', () => asWorker.core.readNamespacedService({ namespace, name: 'web' })],
+    // Services: read only.
     [
       'worker patches another Service',
       () =>
@@ -150,10 +197,6 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
           { namespace, name: 'web', body: { spec: { selector: { app: 'evil' } } } },
           mergePatch,
         ),
-    ],
-    [
-      'worker reads a Service in kube-system',
-      () => asWorker.core.readNamespacedService({ namespace: 'kube-system', name: 'kube-dns' }),
     ],
     [
       'publisher reads a Secret',
@@ -191,20 +234,31 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
     { app: 'web' },
     'the Service is unchanged',
   );
-  // What the worker does need on Services it still has.
-  t.is(
-    (await asWorker.core.readNamespacedService({ namespace, name: 'nozzle-activator' })).spec?.type,
-    'ExternalName',
-  );
+  // What the worker does need it still has.
+  t.is((await asWorker.core.readNamespacedService({ namespace, name: 'web' })).metadata?.name, 'web');
   t.true((await asWorker.core.listNamespacedService({ namespace })).items.length > 1);
+  t.true((await asWorker.core.listNamespacedPod({ namespace: 'nozzle-system' })).items.length > 0);
+  t.true((await asWorker.coordination.listNamespacedLease({ namespace: 'nozzle-system' })).items.length >= 4);
 });
 
-test('the worker ClusterRole limits get and patch of Services to nozzle-activator', (t) => {
-  const services = rulesOf(manifest('rbac-worker.yaml')).filter((r) => r.resources?.includes('services'));
-  for (const rule of services) {
-    if (rule.verbs.some((v) => ['get', 'patch', 'update'].includes(v))) {
-      t.deepEqual(rule.resourceNames, ['nozzle-activator'], rule.verbs.join(','));
-    }
-  }
-  t.deepEqual(services.flatMap((r) => r.verbs).sort(), ['create', 'get', 'list', 'patch']);
+test('the worker writes no Service or Ingress; Leases and Pods only in nozzle-system', (t) => {
+  const objects = manifest('rbac-worker.yaml');
+  const rules = rulesOf(objects);
+  const verbsOn = (resource: string) =>
+    rules.filter((r) => r.resources?.includes(resource)).flatMap((r) => r.verbs);
+  t.deepEqual(verbsOn('services').sort(), ['get', 'list']);
+  t.deepEqual(verbsOn('ingresses').sort(), ['get', 'list']);
+  t.deepEqual(verbsOn('endpointslices').sort(), ['create', 'delete', 'get', 'list', 'update', 'watch']);
+  t.deepEqual(verbsOn('scaledobjects').sort(), ['get', 'list', 'patch']);
+  t.deepEqual(verbsOn('leases'), [], 'no Lease rights cluster-wide');
+  t.deepEqual(verbsOn('pods'), [], 'no Pod rights cluster-wide');
+  const role = objects.find((o) => o.kind === 'Role') as V1Role;
+  t.is(role.metadata?.namespace, 'nozzle-system');
+  t.deepEqual(
+    role.rules?.map((r) => [r.resources, r.verbs]),
+    [
+      [['leases'], ['create', 'get', 'list', 'delete']],
+      [['pods'], ['list', 'watch']],
+    ],
+  );
 });

@@ -9,6 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { sleepMessage, encodeMessage } from '../../lib/messages.js';
 import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
+import { createTakeoverShop } from '../support/takeover-shop.js';
 import { createShop } from '../support/shop.js';
 import { privateQueue, publish, sample, startWorker } from '../support/worker-harness.js';
 import { deadLetters, queueEmpty, queueState } from '../support/stream.js';
@@ -82,16 +83,23 @@ test('invalid messages are dead-lettered once with the reason; missing objects a
 
 test('a sleep that can never succeed is dead-lettered with the error, not retried', async (t) => {
   const { nats, nc, js } = await privateQueue(t);
-  const { namespace } = await createShop(kube, 'perm');
-  // A Service named nozzle-activator that is not Nozzle's: the route cannot be created.
-  await kube.core.createNamespacedService({
+  const { namespace, system } = await createTakeoverShop(kube, 'perm');
+  // An EndpointSlice by the name of web's takeover slice that is not Nozzle's: web cannot be taken over.
+  await kube.discovery.createNamespacedEndpointSlice({
     namespace,
     body: {
-      metadata: { name: 'nozzle-activator' },
-      spec: { clusterIP: 'None', ports: [{ port: 80 }], selector: { app: 'mine' } },
+      metadata: {
+        name: 'web-nozzle-ipv4',
+        labels: {
+          'kubernetes.io/service-name': 'web',
+          'endpointslice.kubernetes.io/managed-by': 'someone-else',
+        },
+      },
+      addressType: 'IPv4',
+      endpoints: [],
     },
   });
-  const worker = await startWorker(nats.url, kube);
+  const worker = await startWorker(nats.url, kube, { systemNamespace: system });
   t.teardown(() => worker.stop());
   const message = sleepMessage(namespace, { kind: 'Deployment', name: 'web' });
   await publish(js, message);
@@ -105,7 +113,10 @@ test('a sleep that can never succeed is dead-lettered with the error, not retrie
     deliveries: '1',
     payload: encodeMessage(message),
   });
-  t.regex(letter?.reason ?? '', /nozzle-activator exists without the nozzle.io\/managed=true label/);
+  t.regex(
+    letter?.reason ?? '',
+    /web-nozzle-ipv4 exists and is not managed by Nozzle: the Service cannot be taken over/,
+  );
   t.is((await kube.apps.readNamespacedDeployment({ namespace, name: 'web' })).spec?.replicas, 3);
   t.is((await queueState(nc)).redelivered, 0);
   const jsm = await jetstreamManager(nc);

@@ -78,7 +78,7 @@ test('SIGTERM: the in-flight operation finishes, is acknowledged, and the worker
 
   proxy.delay = 200; // every apiserver request of the worker now takes a while
   await publish(js, sleepMessage(namespace, { kind: 'Deployment', name: 'web' }));
-  await worker.waitForLog((l) => l.msg === 'step done: route-service');
+  await worker.waitForLog((l) => l.msg === 'step done: takeover');
   worker.kill('SIGTERM');
   const exit = await worker.exit(60_000);
   t.is(exit.code, 0, worker.describe());
@@ -105,7 +105,7 @@ test('SIGTERM with an operation that cannot finish in time: handed back, and the
   t.teardown(() => stuck.kill('SIGKILL'));
   await stuck.waitForLog((l) => l.msg === 'consumer bound');
   await publish(js, sleepMessage(namespace, { kind: 'Deployment', name: 'web' }));
-  await stuck.waitForLog((l) => l.msg === 'test pause: after ingress rewrite');
+  await stuck.waitForLog((l) => l.msg === 'test pause: after takeover');
   // The operation is paused for ever: exiting at all is the shutdown timeout's doing.
   stuck.kill('SIGTERM');
   t.is((await stuck.exit()).code, 0, stuck.describe());

@@ -70,7 +70,7 @@ test('sleeps and wakes for namespaces that did not opt in, or for Nozzle’s own
   await publish(js, sleepMessage(shop, { kind: 'Deployment', name: 'web' }));
   await eventually('every message answered', () => queueEmpty(nc));
 
-  // Nothing changed in the refused namespaces: no scale, no Ingress rewrite, no route Service, no woke-at.
+  // Nothing changed in the refused namespaces: no scale, no takeover, no woke-at.
   t.deepEqual(await snapshot(kube, foreign), before.foreign);
   t.deepEqual(await snapshot(kube, optedOut), before.optedOut);
   t.deepEqual(await snapshot(kube, system), before.system);

@@ -77,7 +77,7 @@ test('a message whose last delivery is never answered (the worker was killed) is
   await doomed.waitForLog((l) => l.msg === 'consumer bound');
   const message = sleepMessage(namespace, { kind: 'Deployment', name: 'web' });
   await publish(js, message);
-  await doomed.waitForLog((l) => l.msg === 'test pause: after ingress rewrite');
+  await doomed.waitForLog((l) => l.msg === 'test pause: after takeover');
 
   const survivor = await startWorker(nats.url, kube);
   t.teardown(() => survivor.stop());

@@ -1,19 +1,23 @@
 /**
  * The issue's main scenario, with the real CLI: `nozzle publish --once` and
  * `nozzle worker` as child processes, the real apiserver and a real
- * nats-server. Sleep, then wake: the namespace comes back exactly as it was.
+ * nats-server. Sleep (endpoint takeover, scale to 0, KEDA paused), then wake:
+ * the namespace comes back exactly as it was, and no Service or Ingress of the
+ * user was ever written.
  */
 import test from 'ava';
 import { jetstream } from '@nats-io/jetstream';
-import type { V1Ingress, V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { connectNats } from '../../lib/jetstream/connect.js';
 import { encodeMessage, subjectOf, wakeMessage, decisionId } from '../../lib/messages.js';
-import { parseBackends } from '../../lib/backends.js';
+import { allAssignments } from '../../lib/takeover/port-assignment.js';
 import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
 import { NozzleProcess } from '../support/nozzle-process.js';
 import { startPrivateNats, type PrivateNats } from '../support/private-nats.js';
-import { createShop, snapshot } from '../support/shop.js';
+import { createScaledObject, installScaledObjectCrd, readScaledObject } from '../support/keda.js';
+import { snapshot } from '../support/shop.js';
+import { createTakeoverShop, takeoverSlicesByName, userObjectVersions } from '../support/takeover-shop.js';
 import { sample } from '../support/worker-harness.js';
 import { deadLetters, queueEmpty, topologyEnv } from '../support/stream.js';
 
@@ -26,20 +30,19 @@ test.after.always(async () => {
   await nats?.stop();
 });
 
-const paths = (ingress: V1Ingress | undefined) =>
-  (ingress?.spec?.rules ?? []).flatMap((rule) =>
-    (rule.http?.paths ?? []).map((p) => ({ host: rule.host ?? '', path: p.path, backend: p.backend })),
-  );
-const activatorBackend = { service: { name: 'nozzle-activator', port: { number: 80 } } };
-
-test('publish and work put a namespace to sleep; a wake restores it byte for byte', async (t) => {
-  const shop = await createShop(kube);
-  const { namespace } = shop;
+test('publish and work put a namespace to sleep with endpoint takeover; a wake restores it byte for byte', async (t) => {
+  await installScaledObjectCrd();
+  const shop = await createTakeoverShop(kube);
+  const { namespace, system } = shop;
+  // api is KEDA-scaled: its ScaledObject is paused while it sleeps, resumed by the wake.
+  await createScaledObject(kube, namespace, 'api', { name: 'api' });
   const before = await snapshot(kube, namespace);
+  const versions = await userObjectVersions(kube, namespace);
   // Pages as large as allowed: however many objects other tests made, one page per list (4 calls in all).
   const env = {
     NATS_URL: nats.url,
     NOZZLE_NAMESPACE_SELECTOR: shop.selector,
+    NOZZLE_SYSTEM_NAMESPACE: system,
     NOZZLE_LIST_PAGE_SIZE: '5000',
     NOZZLE_IDLE_AFTER: '1s',
     ...topologyEnv(),
@@ -80,74 +83,48 @@ test('publish and work put a namespace to sleep; a wake restores it byte for byt
     t.is(workload?.metadata?.annotations?.['nozzle.io/replicas'], String(replicas), `${name} backup`);
   }
 
-  const shared = asleep.ingresses.shop;
-  t.is(shared?.metadata?.labels?.['nozzle.io/managed'], 'true');
-  t.deepEqual(paths(shared), [
-    { host: 'shop.example.com', path: '/', backend: activatorBackend },
-    { host: 'shop.example.com', path: '/api', backend: activatorBackend },
-    {
-      host: 'shop.example.com',
-      path: '/static',
-      backend: { service: { name: 'static', port: { number: 80 } } },
-    },
-    { host: 'www.shop.example.com', path: '/', backend: activatorBackend },
-    { host: '', path: '/healthz', backend: activatorBackend },
-  ]);
-  const recorded = parseBackends(shared?.metadata?.annotations?.['nozzle.io/backends']);
-  // Compared as sorted lists: the annotation's order is serializeBackends' business, not this test's.
-  t.deepEqual(
-    recorded.map((r) => JSON.stringify(r)).sort(),
-    [
-      {
-        host: '',
-        path: '/healthz',
-        pathType: 'ImplementationSpecific',
-        backend: { service: { name: 'api', port: { number: 80 } } },
-      },
-      {
-        host: 'shop.example.com',
-        path: '/',
-        pathType: 'Prefix',
-        backend: { service: { name: 'web', port: { number: 80 } } },
-      },
-      {
-        host: 'shop.example.com',
-        path: '/api',
-        pathType: 'Prefix',
-        backend: { service: { name: 'api', port: { name: 'api-http' } } },
-      },
-      {
-        host: 'www.shop.example.com',
-        path: '/',
-        pathType: 'Exact',
-        backend: { service: { name: 'web-alias', port: { number: 80 } } },
-      },
-    ]
-      .map((r) => JSON.stringify(r))
-      .sort(),
-    'every original backend of the shared Ingress, merged from two workloads',
-  );
-  t.is(shared?.metadata?.annotations?.['example.com/owner'], 'team-shop', 'other annotations untouched');
-  t.deepEqual(shared?.spec?.tls, before.ingresses.shop?.spec?.tls);
-  t.deepEqual(paths(asleep.ingresses['db-admin']), [
-    { host: 'db.shop.example.com', path: '/', backend: activatorBackend },
-  ]);
-
-  const route = asleep.services['nozzle-activator'];
-  t.like(route?.spec, {
-    type: 'ExternalName',
-    externalName: 'nozzle-activator.nozzle-system.svc.cluster.local',
+  // One takeover slice per Service that selects a sleeping workload and can be taken over.
+  const slices = await takeoverSlicesByName(kube, namespace);
+  t.deepEqual(Object.keys(slices).sort(), ['api-nozzle-ipv4', 'web-alias-nozzle-ipv4', 'web-nozzle-ipv4']);
+  const { ports } = await allAssignments(kube, system);
+  for (const slice of Object.values(slices)) {
+    const service = asleep.services[slice.metadata?.labels?.['kubernetes.io/service-name'] ?? ''];
+    t.deepEqual(
+      slice.ports?.map((p) => ({
+        name: p.name,
+        protocol: p.protocol,
+        target: ports.get(p.port ?? 0)?.servicePort,
+      })),
+      service?.spec?.ports?.map((p) => ({
+        name: p.name ?? '',
+        protocol: p.protocol,
+        target: p.name || String(p.port),
+      })),
+      `${service?.metadata?.name}: the Service's ports, each at its own activator port`,
+    );
+    t.deepEqual(
+      slice.endpoints?.map((e) => e.addresses[0]),
+      shop.activatorIps,
+      'the ready activator pods',
+    );
+    t.deepEqual(
+      slice.metadata?.ownerReferences?.map((o) => [o.kind, o.name, o.uid]),
+      [['Service', service?.metadata?.name, service?.metadata?.uid]],
+    );
+  }
+  t.deepEqual(await userObjectVersions(kube, namespace), versions, 'no Service or Ingress written');
+  t.like((await readScaledObject(kube, namespace, 'api')).metadata.annotations, {
+    'autoscaling.keda.sh/paused-replicas': '0',
+    'nozzle.io/paused-by-nozzle': 'true',
   });
-  t.is(route?.spec?.ports?.[0]?.port, 80);
-  t.is(route?.metadata?.labels?.['nozzle.io/managed'], 'true');
 
   const events = (await kube.events.listNamespacedEvent({ namespace })).items;
   t.deepEqual(
     events.map((e) => `${e.regarding?.kind}/${e.regarding?.name}: ${e.note} (${e.reason})`).sort(),
     [
-      'Deployment/api: Slept: replicas 2 -> 0 (Slept)',
-      'Deployment/web: Slept: replicas 3 -> 0 (Slept)',
-      'StatefulSet/db: Slept: replicas 1 -> 0 (Slept)',
+      'Deployment/api: Slept: replicas 2 -> 0; Services taken over: api; KEDA ScaledObject paused: api (Slept)',
+      'Deployment/web: Slept: replicas 3 -> 0; Services taken over: web, web-alias; not taken over: web-ext (an ExternalName Service has no endpoints to take over) (Slept)',
+      'StatefulSet/db: Slept: replicas 1 -> 0; not taken over: db (headless (clusterIP: None): clients connect to podIP:targetPort directly, which cannot be redirected to the activator) (Slept)',
     ],
   );
 
@@ -194,6 +171,11 @@ test('publish and work put a namespace to sleep; a wake restores it byte for byt
   unchanged('Deployment', before.deployments, awake.deployments);
   unchanged('StatefulSet', before.statefulSets, awake.statefulSets);
   unchanged('Ingress', before.ingresses, awake.ingresses);
+  t.deepEqual(
+    (await readScaledObject(kube, namespace, 'api')).metadata.annotations ?? {},
+    {},
+    'KEDA resumed by the wake',
+  );
   const ns = await kube.core.readNamespace({ name: namespace });
   const wokeAt = Date.parse(ns.metadata?.annotations?.['nozzle.io/woke-at'] ?? '');
   t.true(Math.abs(Date.now() - wokeAt) < 60_000, 'woke-at stamped');
