@@ -1,6 +1,6 @@
 import type { Kube } from '../lib/kube/client.js';
 import type { NozzleMessage } from '../lib/messages.js';
-import { sleepWorkload, type SleepOptions } from '../lib/sleep/sleep.js';
+import { sleepWorkload, type SleepOptions, type TakeoverSummary } from '../lib/sleep/sleep.js';
 import { wakeNamespace } from '../lib/wake/wake-namespace.js';
 import type { Outcome } from './metrics.js';
 
@@ -8,6 +8,13 @@ export interface OperationResult {
   readonly outcome: Extract<Outcome, 'slept' | 'already_asleep' | 'woke' | 'skipped'>;
   readonly detail: Record<string, unknown>;
 }
+
+/** What the log line of a sleep says about its takeover. */
+const takeoverDetail = ({ services, skipped, keda }: TakeoverSummary): Record<string, unknown> => ({
+  services,
+  skipped,
+  keda,
+});
 
 /** Runs what a message asks for; throws when it could not (the caller decides: retry or dead-letter). */
 export async function runOperation(
@@ -19,14 +26,10 @@ export async function runOperation(
     case 'sleep': {
       const result = await sleepWorkload(kube, message, options);
       switch (result.outcome) {
-        case 'slept': {
-          const { outcome: _, ...detail } = result;
-          return { outcome: 'slept', detail };
-        }
-        case 'already-asleep': {
-          const { outcome: _, ...detail } = result;
-          return { outcome: 'already_asleep', detail };
-        }
+        case 'slept':
+          return { outcome: 'slept', detail: { from: result.from, ...takeoverDetail(result) } };
+        case 'already-asleep':
+          return { outcome: 'already_asleep', detail: takeoverDetail(result) };
         case 'skipped':
           return { outcome: 'skipped', detail: { reason: result.reason } };
       }

@@ -7,11 +7,14 @@
  *   3. the ready activator pods: none, and a Service to take over -> a
  *      retryable error, nothing written (never asleep without a wake path)
  *   4. takeover: for each Service its activator ports (Leases) and its
- *      takeover EndpointSlices, stamped nozzle.io/ensured-at
+ *      takeover EndpointSlices, stamped nozzle.io/ensured-at (the time of
+ *      this ensure: a redelivery writes a new one)
  *   5. scale to 0 and back up the replica count, in one conditional request
  *   6. KEDA: pause the workload's ScaledObjects at 0 (lib/keda)
- *   7. ensure the takeover again: a wake racing this sleep may have removed
- *      the slices between 4 and 5, and a workload at 0 must keep its wake path
+ *   7. ensure the takeover again (same ports, same ensured-at: a read that
+ *      writes nothing when the slices are as step 4 left them): a wake racing
+ *      this sleep may have removed them between 4 and 5, and a workload at 0
+ *      must keep its wake path
  *   (and an Event on the workload)
  *
  * Takeover goes first: a takeover while pods still run only sends some
@@ -28,6 +31,7 @@
  * has ready endpoints of its own once it is older than NOZZLE_TAKEOVER_SETTLE.
  * Nozzle writes no Service, Ingress or controller-managed EndpointSlice.
  */
+import type { V1Service } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
 import type { SleepMessage } from '../messages.js';
 import { undefinedIfNotFound } from '../errors.js';
@@ -37,7 +41,11 @@ import { pauseForSleep } from '../keda/paused-replicas.js';
 import { assignPorts, type PortRange } from '../takeover/port-assignment.js';
 import { listSelectingServices, type SkippedService } from '../takeover/selecting-services.js';
 import { ensureTakeover } from '../takeover/takeover.js';
-import type { ActivatorPod } from '../takeover/takeover-slice.js';
+import {
+  sliceMatches,
+  takeoverSlices as buildSlices,
+  type ActivatorPod,
+} from '../takeover/takeover-slice.js';
 import { annotations } from '../names.js';
 import { NoActivatorError } from './activator-pods.js';
 import { recordSleepEvent } from './event.js';
@@ -118,14 +126,17 @@ export async function sleepWorkload(
   const activatorPods = takeover.length === 0 ? [] : await options.activatorPods();
   if (takeover.length > 0 && activatorPods.length === 0) throw new NoActivatorError(systemNamespace);
 
-  const ensureAll = async (): Promise<void> => {
-    const ensuredAt = new Date();
-    for (const service of takeover) {
-      const { ports } = await assignPorts(kube, { systemNamespace, range: options.portRange }, service);
-      await ensureTakeover(kube, { namespace, service, activatorPods, ports, ensuredAt });
-    }
-  };
-  await ensureAll();
+  // One ensure time and one port assignment for both ensures: the second (step 7) finds the
+  // slices as step 4 left them and writes nothing, unless a wake removed or changed them meanwhile.
+  const ensuredAt = new Date();
+  const assigned = new Map<V1Service, ReadonlyMap<string, number>>();
+  for (const service of takeover) {
+    const { ports } = await assignPorts(kube, { systemNamespace, range: options.portRange }, service);
+    assigned.set(service, ports);
+  }
+  const input = (service: V1Service, ports: ReadonlyMap<string, number>) =>
+    ({ namespace, service, activatorPods, ports, ensuredAt }) as const;
+  for (const [service, ports] of assigned) await ensureTakeover(kube, input(service, ports));
   await options.afterStep?.('takeover', { services, skipped });
 
   const scaled = await scaleToZero(kube, kind, namespace, name, stale, workload);
@@ -145,7 +156,19 @@ export async function sleepWorkload(
   const keda = await pauseForSleep(kube, namespace, { kind, name });
   await options.afterStep?.('keda', { ...keda });
 
-  await ensureAll();
+  // Step 7: read each slice (a quorum read, never an outdated cache) and ensure again only when one is
+  // missing or not as step 4 wrote it.
+  for (const [service, ports] of assigned) {
+    for (const wanted of buildSlices(input(service, ports))) {
+      const name = wanted.metadata?.name ?? '';
+      const current = await kube.discovery
+        .readNamespacedEndpointSlice({ namespace, name })
+        .catch(undefinedIfNotFound);
+      if (current !== undefined && sliceMatches(current, wanted)) continue;
+      await ensureTakeover(kube, input(service, ports));
+      break;
+    }
+  }
   await options.afterStep?.('retakeover', { services });
 
   const summary: TakeoverSummary = {

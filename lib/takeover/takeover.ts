@@ -10,8 +10,8 @@
  */
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
-import { retryOnConflictFrom } from '../kube/conflict.js';
-import { PermanentError, isConflict, isNotFound } from '../errors.js';
+import { retryOnConflict, retryOnConflictFrom } from '../kube/conflict.js';
+import { PermanentError, isConflict, isNotFound, undefinedIfNotFound } from '../errors.js';
 import { FIELD_MANAGER } from '../names.js';
 import {
   activatorEndpoints,
@@ -54,17 +54,30 @@ export async function ensureTakeover(kube: Kube, input: TakeoverInput): Promise<
   const { namespace, service } = input;
   const name = service.metadata?.name ?? '';
   const wanted = buildSlices(input);
-  const ours = await takeoverSlices(kube, namespace, name);
+  // From the apiserver's watch cache (resourceVersion 0: a consistent list waits for the cache to catch
+  // up with etcd, tens of ms after a write). Every write below is conditional, so an outdated list
+  // costs a 409 or 404 and a read, never a wrong write.
+  const ours = await takeoverSlices(kube, namespace, name, '0');
   const slices: TakeoverResult['slices'][number][] = [];
   for (const slice of wanted) {
     const sliceName = slice.metadata!.name!;
-    const listed = ours.find((s) => s.metadata?.name === sliceName);
-    const outcome = await retryOnConflictFrom(
-      `takeover EndpointSlice ${namespace}/${sliceName}`,
-      listed,
-      () => kube.discovery.readNamespacedEndpointSlice({ namespace, name: sliceName }),
-      (current) => writeSlice(kube, namespace, slice, current),
-    );
+    // Not in the list: created at once (no read first); a 409 reads it and decides again.
+    let current: V1EndpointSlice | undefined = ours.find((s) => s.metadata?.name === sliceName);
+    let first = true;
+    const outcome = await retryOnConflict(`takeover EndpointSlice ${namespace}/${sliceName}`, async () => {
+      if (!first) {
+        current = await kube.discovery
+          .readNamespacedEndpointSlice({ namespace, name: sliceName })
+          .catch(undefinedIfNotFound);
+      }
+      first = false;
+      try {
+        return await writeSlice(kube, namespace, slice, current);
+      } catch (err) {
+        if (current === undefined || !isNotFound(err)) throw err;
+        return writeSlice(kube, namespace, slice, undefined); // listed, but gone meanwhile
+      }
+    });
     slices.push({ name: sliceName, outcome });
   }
   const removed: string[] = [];
@@ -144,12 +157,14 @@ export async function takeoverSlices(
   kube: Kube,
   namespace?: string,
   service?: string,
+  /** `0`: from the watch cache, possibly outdated (only for callers whose writes are conditional). */
+  resourceVersion?: '0',
 ): Promise<V1EndpointSlice[]> {
   const labelSelector = takeoverSelector(service);
   const { items } =
     namespace === undefined
-      ? await kube.discovery.listEndpointSliceForAllNamespaces({ labelSelector })
-      : await kube.discovery.listNamespacedEndpointSlice({ namespace, labelSelector });
+      ? await kube.discovery.listEndpointSliceForAllNamespaces({ labelSelector, resourceVersion })
+      : await kube.discovery.listNamespacedEndpointSlice({ namespace, labelSelector, resourceVersion });
   return items.filter(isTakeoverSlice);
 }
 

@@ -17,6 +17,7 @@ import { writeKubeconfig } from '../support/kubeconfig-file.js';
 import { repoRoot } from '../support/manifests.js';
 import { nozzle } from '../support/people-cli.js';
 import { createShop } from '../support/shop.js';
+import { createScaledObject, installScaledObjectCrd, readScaledObject } from '../support/keda.js';
 
 const kube = adminKube();
 const dir = mkdtempSync(join(tmpdir(), 'nozzle-rbac-user-'));
@@ -69,18 +70,29 @@ test('a viewer sees the status of its namespace, and may not wake or sleep it', 
 });
 
 test('a user sleeps and wakes its namespace, and is refused other namespaces and deletes', async (t) => {
+  await installScaledObjectCrd();
   const { namespace } = await createShop(kube, 'rbac-user');
   const other = await createShop(kube, 'rbac-other');
+  // web is KEDA-scaled: the person's sleep pauses its ScaledObject, the person's wake resumes it.
+  await createScaledObject(kube, namespace, 'web', { name: 'web' });
   const KUBECONFIG = await person(namespace, 'nozzle-user');
 
   const sleep = await nozzle(['sleep', namespace], { KUBECONFIG });
   t.is(sleep.code, 0, sleep.stderr);
   t.regex(sleep.stdout, /deployment\/web +slept \(replicas 3 -> 0\)/);
   t.is((await kube.apps.readNamespacedDeployment({ namespace, name: 'web' })).spec?.replicas, 0);
+  t.like((await readScaledObject(kube, namespace, 'web')).metadata.annotations, {
+    'autoscaling.keda.sh/paused-replicas': '0',
+  });
 
   const wake = await nozzle(['wake', namespace, '--for', '1h'], { KUBECONFIG });
   t.is(wake.code, 0, wake.stderr);
   t.is((await kube.apps.readNamespacedDeployment({ namespace, name: 'web' })).spec?.replicas, 3);
+  t.deepEqual(
+    (await readScaledObject(kube, namespace, 'web')).metadata.annotations ?? {},
+    {},
+    'KEDA resumed',
+  );
 
   const elsewhere = await nozzle(['sleep', other.namespace], { KUBECONFIG });
   t.is(elsewhere.code, 1);

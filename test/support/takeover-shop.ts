@@ -11,7 +11,7 @@
  *   web-ext  -> ExternalName with web's selector: skipped
  *   static   -> no selector: selects nothing
  */
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Kube } from '../../lib/kube/client.js';
 import { createSystemNamespace, readyActivatorPods } from './activator-pods.js';
 import { createNamespace, deployment, service, sharedIngress, statefulSet } from './shop.js';
@@ -77,7 +77,10 @@ export async function takeoverSlicesByName(kube: Kube, namespace: string) {
     labelSelector: 'endpointslice.kubernetes.io/managed-by=nozzle.io',
   });
   return Object.fromEntries(
-    items.map((s) => [s.metadata?.name ?? '', JSON.parse(JSON.stringify(s)) as typeof s]),
+    items.map((s): [string, V1EndpointSlice] => [
+      s.metadata?.name ?? '',
+      JSON.parse(JSON.stringify(s)) as V1EndpointSlice,
+    ]),
   );
 }
 
@@ -87,9 +90,12 @@ export async function userObjectVersions(kube: Kube, namespace: string): Promise
     kube.core.listNamespacedService({ namespace }),
     kube.networking.listNamespacedIngress({ namespace }),
   ]);
-  return Object.fromEntries([
-    ...services.items.map((s) => [`Service/${s.metadata?.name}`, `${s.metadata?.resourceVersion}`]),
-    ...ingresses.items.map((i) => [
+  return Object.fromEntries<string>([
+    ...services.items.map((s): [string, string] => [
+      `Service/${s.metadata?.name}`,
+      `${s.metadata?.resourceVersion}`,
+    ]),
+    ...ingresses.items.map((i): [string, string] => [
       `Ingress/${i.metadata?.name}`,
       `${i.metadata?.generation}/${i.metadata?.resourceVersion}`,
     ]),
