@@ -6,7 +6,9 @@
  * workload that slept before), the conditional scale to 0 with the backup,
  * the KEDA check (no CRD here: one 404), the re-ensure, and the Event. Two
  * ready activator pods are read from the worker's watch. API requests per
- * sleep are counted from the apiserver's own apiserver_request_total.
+ * sleep are counted from the apiserver's own apiserver_request_total (the
+ * 404 of the KEDA list and the bench's two reads of /metrics count as
+ * requests without a resource).
  *
  *   scripts/node24 npm run build
  *   scripts/node24 node dist/scripts/testenv/main.js run -- node dist/bench/sleep-throughput.js \
@@ -92,8 +94,8 @@ async function requestCounts(kube: Kube): Promise<Map<string, number>> {
     const labels: Record<string, string> = Object.fromEntries(
       [...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
     );
-    if (labels.resource === '' || labels.verb === 'WATCH') continue; // /metrics itself, and open watches
-    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    if (labels.verb === 'WATCH') continue; // open watches (the activator pods'), not requests per sleep
+    const key = `${labels.verb} ${labels.resource || `(${labels.group || 'no'} group)`}${labels.subresource ? `/${labels.subresource}` : ''}`;
     counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
   return counts;
