@@ -127,7 +127,6 @@ async function main(): Promise<void> {
       dir as string,
       { url: apiserver.url, token: apiserver.adminToken, caFile: certs.caCert },
       config,
-      { allowExternalNameServices: true },
     ),
     startPrometheus(binaries.prometheus, dir as string, config),
     startKeda(binaries, dir as string, admin, config, certs, progress),
