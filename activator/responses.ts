@@ -3,7 +3,15 @@ import type { ServerResponse } from 'node:http';
 import { CONTENT_SECURITY_POLICY, renderWaitingPage } from '../rescaler-web/page.js';
 import type { WakeStatus } from '../rescaler-web/status.js';
 
-const CLOSE = { connection: 'close', 'cache-control': 'no-store' };
+/**
+ * On every answer of the activator's own: the waiting page tells its status
+ * poll answered by the activator from one answered by the app (once the
+ * Service's pods are Ready the poll is spliced to them, or reaches them
+ * without the activator at all).
+ */
+export const ACTIVATOR_HEADER = 'x-nozzle-activator';
+
+const CLOSE = { connection: 'close', 'cache-control': 'no-store', [ACTIVATOR_HEADER]: '1' };
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body)}\n`;
