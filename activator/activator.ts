@@ -17,7 +17,7 @@ import { ActivatorServer } from './server.js';
 import { UpstreamAddresses } from './upstream-address.js';
 import { Upstreams } from './upstream.js';
 import { WakeCoordinator } from './wake-coordinator.js';
-import { Wake } from './wake.js';
+import { Wake, kubeWakeDeps } from './wake.js';
 
 export type ActivatorConfig = Values<typeof activatorSettings>;
 
@@ -52,21 +52,24 @@ export class Activator {
       log: wakeLog,
       wakeGraceMs: config.wakeGrace,
       start: (namespace) =>
-        new Wake(namespace, {
-          kube,
-          config: kube.config,
-          log: wakeLog,
-          metrics,
-          readinessTimeoutMs: config.readinessTimeout,
-          servicesOf: (ns) => index.servicesOf(ns),
-        }),
+        new Wake(
+          namespace,
+          kubeWakeDeps({
+            kube,
+            // Interim (issue 9): the endpoint index of the data path goes here.
+            index: { hasOwnReady: () => false, takenOver: () => [], onChange: () => () => undefined },
+            log: wakeLog,
+            metrics,
+            readinessTimeoutMs: config.readinessTimeout,
+          }),
+        ),
     });
     const index: IngressIndex = new IngressIndex({
       kube,
       config: kube.config,
       log: log.child({ part: 'index' }),
       wakeGraceMs: config.wakeGrace,
-      onNamespaceManaged: (namespace) => wakes.forget(namespace),
+      onNamespaceManaged: () => undefined,
       onChange: (counts) => {
         metrics.routes.set({ state: 'sleeping' }, counts.sleeping);
         metrics.routes.set({ state: 'grace' }, counts.grace);

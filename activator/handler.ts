@@ -170,7 +170,7 @@ export class RequestHandler {
   private isReady(match: RouteMatch): boolean {
     if (match.state === 'grace') return true;
     const wake = this.deps.wakes.get(match.route.namespace);
-    return wake !== undefined && wake.state !== 'failed' && wake.isBackendReady(match.route.service);
+    return wake?.state === 'ready'; // interim (issue 9): the data path asks the endpoint index
   }
 
   /** `/_nozzle/status`; nothing else under /_nozzle/ exists (the page inlines its assets). */
@@ -225,7 +225,8 @@ export class RequestHandler {
     (out as Gone).once('close', onClose);
     try {
       const wake = wakes.wake(route.namespace, { retryFailed: true });
-      await wake.backendReady(route.service, gone.signal);
+      await wake.done; // interim (issue 9): the data path waits on the endpoint index
+      if (wake.failure) throw wake.failure;
       return !gone.signal.aborted;
     } catch (err) {
       if (err instanceof ClientGoneError) return false;
