@@ -1,11 +1,10 @@
 /**
  * The activator, assembled: the endpoint index, the wakes, the data path on
  * the takeover ports, and the admin port (/healthz, /readyz, /metrics only).
+ * One replica at a time (a Lease) also runs the convergence: takeover
+ * slices follow the activator pods, wakes by others are finished, stale
+ * ports released, 0.1 leftovers upgraded.
  * `nozzle activator` runs one; the tests run it in-process the same way.
- *
- * TEMPORARY (issue 9): the wakes are still the v1 WakeCoordinator and Wake,
- * given the namespace's taken-over Services through `v1WakeServices`; the
- * takeover wake replaces both.
  */
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
@@ -16,10 +15,11 @@ import { startHealthServer } from '../lib/observability/health-server.js';
 import { createRegistry } from '../lib/observability/metrics.js';
 import { DataPath } from './data-path.js';
 import { EndpointIndex } from './endpoint-index.js';
+import { Convergence } from './convergence/convergence.js';
 import { createActivatorMetrics, type ActivatorMetrics } from './metrics.js';
 import type { activatorCommandSettings } from './settings.js';
 import { WakeCoordinator } from './wake-coordinator.js';
-import { Wake } from './wake.js';
+import { Wake, kubeWakeDeps } from './wake.js';
 
 export type ActivatorConfig = Values<typeof activatorCommandSettings>;
 
@@ -30,10 +30,6 @@ export interface ActivatorOptions {
   readonly registry?: Registry;
 }
 
-/** TEMPORARY adapter: the v1 Wake's recorded backend Services are now the namespace's taken-over ones. */
-const v1WakeServices = (index: EndpointIndex) => (namespace: string) =>
-  new Set(index.takenOver(namespace).map((s) => s.service));
-
 export class Activator {
   private constructor(
     readonly config: ActivatorConfig,
@@ -42,6 +38,7 @@ export class Activator {
     readonly index: EndpointIndex,
     readonly wakes: WakeCoordinator,
     readonly dataPath: DataPath,
+    readonly convergence: Convergence,
     private readonly admin: Server,
     private readonly log: Logger,
   ) {}
@@ -56,14 +53,10 @@ export class Activator {
       log: wakeLog,
       wakeGraceMs: config.wakeGrace,
       start: (namespace) =>
-        new Wake(namespace, {
-          kube,
-          config: kube.config,
-          log: wakeLog,
-          metrics,
-          readinessTimeoutMs: config.readinessTimeout,
-          servicesOf: v1WakeServices(index),
-        }),
+        new Wake(
+          namespace,
+          kubeWakeDeps({ kube, index, log: wakeLog, metrics, readinessTimeoutMs: config.readinessTimeout }),
+        ),
     });
     const dataPath = new DataPath({
       kube,
@@ -94,13 +87,27 @@ export class Activator {
           : { ready: false, reason: 'the endpoint index or the port table is not synced, or shutting down' },
     });
     await dataPath.start();
+    const convergence = new Convergence({
+      kube,
+      index,
+      log,
+      systemNamespace: config.systemNamespace,
+      timing: {
+        leaseDurationMs: config.leaderLeaseDuration,
+        renewDeadlineMs: config.leaderRenewDeadline,
+        retryPeriodMs: config.leaderRetryPeriod,
+      },
+      settleMs: config.takeoverSettle,
+      resyncMs: config.convergenceResync,
+    }).start();
     log.info({ admin: admin.address(), ports: dataPath.listening().length }, 'activator serving');
-    return new Activator(config, registry, metrics, index, wakes, dataPath, admin, log);
+    return new Activator(config, registry, metrics, index, wakes, dataPath, convergence, admin, log);
   }
 
   /** Graceful: stop accepting, let held and spliced connections finish up to the deadline, then close. */
   async stop(deadlineMs: number = this.config.shutdownTimeout): Promise<void> {
     this.log.info({ deadlineMs }, 'draining');
+    await this.convergence.stop();
     await this.dataPath.stop(deadlineMs);
     await this.wakes.close();
     await this.index.stop();

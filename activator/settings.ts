@@ -100,6 +100,36 @@ export const activatorSettings = {
     min: 1_000,
     doc: 'a spliced connection without a byte either way for this long is closed',
   }),
+  leaderLeaseDuration: duration({
+    env: 'NOZZLE_LEADER_LEASE_DURATION',
+    default: 15_000,
+    min: 1_000,
+    doc: 'convergence leader election (Lease nozzle-system/nozzle-activator-leader): how long a leader that stopped renewing keeps the Lease before another replica takes it',
+  }),
+  leaderRenewDeadline: duration({
+    env: 'NOZZLE_LEADER_RENEW_DEADLINE',
+    default: 10_000,
+    min: 1_000,
+    doc: 'convergence leader election: a leader that could not renew its Lease for this long stops acting as leader (shorter than the lease duration)',
+  }),
+  leaderRetryPeriod: duration({
+    env: 'NOZZLE_LEADER_RETRY_PERIOD',
+    default: 2_000,
+    min: 100,
+    doc: 'convergence leader election: how often the leader renews its Lease and the other replicas try to take it',
+  }),
+  takeoverSettle: duration({
+    env: 'NOZZLE_TAKEOVER_SETTLE',
+    default: 60_000,
+    min: 0,
+    doc: 'a takeover slice younger than this (since the worker last ensured it) is never removed by the convergence leader, even when its Service has ready endpoints of its own: the sleep may still be scaling the workload down',
+  }),
+  convergenceResync: duration({
+    env: 'NOZZLE_CONVERGENCE_RESYNC',
+    default: 60_000,
+    min: 1_000,
+    doc: 'how often the convergence leader re-checks everything (takeover slices, port Leases, 0.1 leftovers) besides reacting to changes',
+  }),
 };
 
 /** What `nozzle activator` reads: its own settings and Nozzle's namespace (where the port Leases are). */

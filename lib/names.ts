@@ -47,6 +47,8 @@ export const annotations = {
   servicePort: `${DOMAIN}/service-port`,
   /** On a port Lease: the uid of the Service it was assigned to (a recreated Service has another). */
   serviceUid: `${DOMAIN}/service-uid`,
+  /** On a takeover EndpointSlice: when the worker last ensured it (RFC 3339); the convergence leader's settle time counts from it. */
+  ensuredAt: `${DOMAIN}/ensured-at`,
 } as const;
 
 /** A port Lease is `nozzle-port-<port>`, in Nozzle's namespace: one per activator listener port. */

@@ -7,7 +7,7 @@ import test from 'ava';
 import type { V1IngressRule } from '@kubernetes/client-node';
 import { mergeBackends, parseBackends, serializeBackends } from '../../lib/backends.js';
 import { rewriteRules } from '../../lib/sleep/ingress-rewrite.js';
-import { withOriginalBackends } from '../../lib/wake/restore.js';
+import { withOriginalBackends } from '../../lib/upgrade/ingress-v01.js';
 
 const sameHostAndPath: V1IngressRule[] = [
   {

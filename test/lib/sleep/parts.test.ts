@@ -6,7 +6,7 @@ import { exclusionOf } from '../../../lib/sleep/exclusion.js';
 import { rewriteRules } from '../../../lib/sleep/ingress-rewrite.js';
 import { servicesSelecting } from '../../../lib/sleep/selectors.js';
 import { staleReason } from '../../../lib/sleep/staleness.js';
-import { withOriginalBackends } from '../../../lib/wake/restore.js';
+import { withOriginalBackends } from '../../../lib/upgrade/ingress-v01.js';
 import { parseReplicasAnnotation, ReplicasAnnotationError } from '../../../lib/kube/workloads.js';
 
 const rules: V1IngressRule[] = [
