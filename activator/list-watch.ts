@@ -1,9 +1,8 @@
 /**
  * List, then watch from the list's resourceVersion, forever: the loop behind
  * the endpoint index, the port table, the convergence leader and the wake
- * progress. Unlike client-node's
- * ListWatch it never gives up: a failed list or watch is retried with
- * backoff, an expired resourceVersion (410 Gone) starts over with a fresh
+ * progress. Unlike client-node's ListWatch it never gives up: a failed list
+ * or watch is retried with backoff, an expired resourceVersion (410 Gone) starts over with a fresh
  * list, and a watch the server or the client timeout closed is resumed from
  * the last resourceVersion seen.
  */
