@@ -1,48 +1,61 @@
 /** The activator's Prometheus metrics, all under `nozzle_activator_`. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ConnectionKind } from './sniff.js';
 
-export type RejectReason =
-  | 'unknown_host'
-  | 'hold_limit'
-  | 'readiness_timeout'
-  | 'wake_failed'
-  | 'upstream_error'
-  | 'upstream_timeout'
-  | 'shutting_down'
-  | 'bad_request';
+/** How a connection was classified: what sniff.ts said, or `ready` when its Service was ready on accept (not sniffed). */
+export type ConnectionClass = ConnectionKind | 'ready';
+
+/** How the activator was done with a connection. */
+export type ConnectionOutcome =
+  /** Handed to a ready pod. */
+  | 'spliced'
+  /** Answered by the page server (waiting page, /_nozzle/status). */
+  | 'page'
+  /** A health checker's User-Agent: 200 without a wake. */
+  | 'ignored'
+  /** Closed without a byte: no wake. */
+  | 'closed-silent'
+  | 'hold-limit'
+  /** No ready endpoint within the readiness timeout. */
+  | 'timeout'
+  | 'wake-failed'
+  /** A head the activator refused: malformed (400), too large (431), too slow (408). */
+  | 'bad-request'
+  /** Every ready pod refused the connection. */
+  | 'upstream-error'
+  /** The client went away while held or before its head was complete. */
+  | 'client-gone';
 
 export interface ActivatorMetrics {
   readonly wakes: Counter<'result'>;
   readonly wakeDuration: Histogram;
   readonly restoredWorkloads: Counter;
+  readonly connections: Counter<'kind' | 'outcome'>;
   readonly held: Gauge;
-  readonly forwarded: Counter<'class' | 'cold_start'>;
-  readonly rejected: Counter<'reason'>;
-  readonly routes: Gauge<'state'>;
-  readonly rejectedRoutes: Gauge<'reason'>;
-  readonly indexSynced: Gauge;
-  reject(reason: RejectReason): void;
+  readonly readyToForward: Histogram;
+  readonly listeners: Gauge;
+  readonly invalidLeases: Gauge;
+  connection(kind: ConnectionClass, outcome: ConnectionOutcome): void;
 }
 
 export function createActivatorMetrics(registry: Registry): ActivatorMetrics {
   const registers = [registry];
-  const wakes = new Counter({
-    name: 'nozzle_activator_wakes_total',
-    help: 'Wakes this activator ran, by result (ready, failed)',
-    labelNames: ['result'],
-    registers,
-  });
-  const rejected = new Counter({
-    name: 'nozzle_activator_rejected_requests_total',
-    help: 'Requests answered by the activator itself with an error, by reason',
-    labelNames: ['reason'],
+  const connections = new Counter({
+    name: 'nozzle_activator_connections_total',
+    help: 'Connections accepted on takeover ports, by kind (ready, http1, tls, http2-prior-knowledge, other, silent, closed-silent) and outcome',
+    labelNames: ['kind', 'outcome'],
     registers,
   });
   return {
-    wakes,
+    wakes: new Counter({
+      name: 'nozzle_activator_wakes_total',
+      help: 'Wakes this activator ran, by result (ready, failed)',
+      labelNames: ['result'],
+      registers,
+    }),
     wakeDuration: new Histogram({
       name: 'nozzle_activator_wake_duration_seconds',
-      help: 'From the first request for a sleeping namespace to its backends being Ready',
+      help: 'From the first connection for a sleeping namespace to its backends being Ready',
       buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 90, 120, 180, 300],
       registers,
     }),
@@ -51,38 +64,28 @@ export function createActivatorMetrics(registry: Registry): ActivatorMetrics {
       help: 'Deployments and StatefulSets whose replicas this activator restored (another replica may have restored the rest)',
       registers,
     }),
+    connections,
     held: new Gauge({
-      name: 'nozzle_activator_held_requests',
-      help: 'Requests waiting for a waking backend to become Ready',
+      name: 'nozzle_activator_held_connections',
+      help: 'Connections waiting for their Service to have a ready endpoint',
       registers,
     }),
-    forwarded: new Counter({
-      name: 'nozzle_activator_forwarded_requests_total',
-      help: 'Requests forwarded to a backend, by response status class; cold_start="true" for those that waited for a wake',
-      labelNames: ['class', 'cold_start'],
+    readyToForward: new Histogram({
+      name: 'nozzle_activator_ready_to_forward_seconds',
+      help: "From a held connection's Service having a ready endpoint (as the EndpointSlice watch told) to its connection to the pod being open",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    rejected,
-    routes: new Gauge({
-      name: 'nozzle_activator_routes',
-      help: 'Host + path routes in the index: sleeping, or in their grace period after a wake',
-      labelNames: ['state'],
+    listeners: new Gauge({
+      name: 'nozzle_activator_listeners',
+      help: 'Takeover ports listening (one per port Lease)',
       registers,
     }),
-    rejectedRoutes: new Gauge({
-      name: 'nozzle_activator_rejected_routes',
-      help: 'nozzle.io/backends records the index refuses: unrouted (the Ingress spec does not route them to nozzle-activator), conflict (several namespaces claim the host + path)',
-      labelNames: ['reason'],
+    invalidLeases: new Gauge({
+      name: 'nozzle_activator_invalid_port_leases',
+      help: 'Port Leases skipped because they do not read as an assignment (the log says why)',
       registers,
     }),
-    indexSynced: new Gauge({
-      name: 'nozzle_activator_index_synced',
-      help: '1 once the Ingress index has listed the managed Ingresses',
-      registers,
-    }),
-    reject: (reason) => rejected.inc({ reason }),
+    connection: (kind, outcome) => connections.inc({ kind, outcome }),
   };
 }
-
-/** `204` -> `2xx`. */
-export const statusClass = (status: number): string => `${Math.floor(status / 100)}xx`;

@@ -8,10 +8,7 @@
  */
 import { isIP } from 'node:net';
 import type { V1EndpointSlice, V1ServicePort } from '@kubernetes/client-node';
-import { DOMAIN } from '../lib/names.js';
-import { SERVICE_NAME_LABEL } from './readiness.js';
-
-export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+import { MANAGER, labels } from '../lib/names.js';
 
 export interface ServicePortTarget {
   /** The Service's name (the slices' `kubernetes.io/service-name`). */
@@ -43,15 +40,15 @@ export function readyEndpoints(
   const excluded = new Set(target.clusterIPs ?? []);
   const out = new Map<string, ReadyEndpoint>();
   for (const slice of slices) {
-    const labels = slice.metadata?.labels ?? {};
-    if (labels[SERVICE_NAME_LABEL] !== target.service) continue;
-    if (labels[MANAGED_BY_LABEL] === DOMAIN) continue;
+    const sliceLabels = slice.metadata?.labels ?? {};
+    if (sliceLabels[labels.serviceName] !== target.service) continue;
+    if (sliceLabels[labels.endpointSliceManagedBy] === MANAGER) continue;
     const family = slice.addressType === 'IPv4' ? 4 : slice.addressType === 'IPv6' ? 6 : undefined;
     if (family === undefined) continue; // FQDN: not a pod address
     const port = slicePort(slice, portName, protocol, target.port);
     if (port === undefined) continue;
     for (const endpoint of slice.endpoints ?? []) {
-      // Unset means ready (discovery.k8s.io/v1), as in NamespaceReadiness.isReady.
+      // Unset means ready (discovery.k8s.io/v1).
       if (endpoint.conditions?.ready === false) continue;
       // Only the first address counts: the controller writes one, kube-proxy reads one.
       const ip = endpoint.addresses[0];

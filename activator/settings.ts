@@ -1,5 +1,29 @@
 /** The settings of `nozzle activator` only; the shared ones are in lib/config/nozzle.ts. */
-import { duration, integer, keyValues, string } from '../lib/config/settings.js';
+import { optIn } from '../lib/config/nozzle.js';
+import { duration, integer, string, type Setting } from '../lib/config/settings.js';
+import { DEFAULT_IGNORED_AGENTS } from './ignored-agents.js';
+
+/** Comma-separated regular expressions, each checked at start-up. */
+function regexList(spec: Omit<Setting<readonly RegExp[]>, 'parse' | 'show'>): Setting<readonly RegExp[]> {
+  return {
+    ...spec,
+    parse: (raw) =>
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((source) => {
+          try {
+            return new RegExp(source, 'i');
+          } catch (err) {
+            throw new Error(`"${source}" is not a regular expression: ${(err as Error).message}`, {
+              cause: err,
+            });
+          }
+        }),
+    show: (v) => v.map((r) => r.source).join(','),
+  };
+}
 
 export const activatorSettings = {
   port: integer({
@@ -8,70 +32,105 @@ export const activatorSettings = {
     default: 8080,
     min: 0,
     max: 65535,
-    doc: 'port of the data path, /_nozzle/, /healthz, /readyz and /metrics',
+    doc: "the admin port: /healthz, /readyz and /metrics only (never in a takeover slice; the data path listens on the port Leases' ports)",
   }),
   readinessTimeout: duration({
     env: 'NOZZLE_READINESS_TIMEOUT',
     default: 120_000,
     min: 1_000,
-    doc: 'how long a wake may take, from its first request until every backend Service has a ready endpoint; then held requests get 504 saying what was not ready',
+    doc: 'how long a held connection waits for its Service to have a ready endpoint of its own; then HTTP gets 504 saying what was not ready, anything else is closed',
   }),
   holdLimit: integer({
     env: 'NOZZLE_HOLD_LIMIT',
     default: 1000,
     min: 1,
     max: 1_000_000,
-    doc: 'held requests per namespace; past it requests get 503 with Retry-After',
+    doc: 'held connections per namespace; past it HTTP gets 503 with Retry-After, anything else is closed',
   }),
   wakeGrace: duration({
     env: 'NOZZLE_WAKE_GRACE',
     default: 120_000,
     min: 0,
-    doc: 'after a wake, how long requests still reaching the activator (stale ingress config) are forwarded',
+    doc: 'after a wake, how long connections still reaching the activator (controllers that have not caught up) are spliced without a new wake',
   }),
   shutdownTimeout: duration({
     env: 'NOZZLE_ACTIVATOR_SHUTDOWN_TIMEOUT',
     default: 30_000,
     min: 1_000,
-    doc: 'on SIGTERM, how long held and in-flight requests may take to finish',
+    doc: 'on SIGTERM, how long held and spliced connections may take to finish',
   }),
   listenAddress: string({
     env: 'NOZZLE_ACTIVATOR_LISTEN_ADDRESS',
     flag: '--listen-address',
     default: '0.0.0.0',
-    doc: 'address the activator listens on (0.0.0.0 for all IPv4 interfaces, :: for all interfaces)',
+    doc: 'address the activator listens on, admin and takeover ports (0.0.0.0 for all IPv4 interfaces, :: for all interfaces)',
   }),
   retryAfter: duration({
     env: 'NOZZLE_RETRY_AFTER',
     default: 5_000,
     min: 1_000,
-    doc: "the Retry-After of the activator's 503 answers to API clients (over the hold limit, shutting down); rounded up to whole seconds. The waiting page sends its own refresh interval",
+    doc: "the Retry-After of the activator's 503 answers (over the hold limit); rounded up to whole seconds. The waiting page sends its own refresh interval",
   }),
-  clusterDomain: string({
-    env: 'NOZZLE_CLUSTER_DOMAIN',
-    default: 'cluster.local',
-    doc: 'cluster DNS domain of upstream addresses: <service>.<namespace>.svc.<domain>:<port>',
+  silentDelay: duration({
+    env: 'NOZZLE_ACTIVATOR_SILENT_DELAY',
+    default: 250,
+    min: 10,
+    doc: 'how long a new connection may stay open without sending before it counts as a server-speaks-first protocol (MySQL, SMTP) and wakes the namespace',
   }),
-  upstreamConnections: integer({
-    env: 'NOZZLE_UPSTREAM_CONNECTIONS',
-    default: 128,
-    min: 1,
-    max: 10_000,
-    doc: 'most open connections from one activator to one backend (host:port); further requests queue in the pool',
+  headerTimeout: duration({
+    env: 'NOZZLE_ACTIVATOR_HEADER_TIMEOUT',
+    default: 10_000,
+    min: 100,
+    doc: 'how long an HTTP/1.x client may take to send its whole request head (16 KiB at most); then 408',
   }),
-  upstreamTimeout: duration({
-    env: 'NOZZLE_UPSTREAM_TIMEOUT',
-    default: 300_000,
+  ignoredAgents: regexList({
+    env: 'NOZZLE_ACTIVATOR_IGNORED_AGENTS',
+    default: DEFAULT_IGNORED_AGENTS,
+    doc: 'comma-separated regular expressions (case-insensitive) of User-Agents answered 200 without a wake: load-balancer health checkers, which would mark every node unhealthy on a 5xx and keep a namespace awake forever',
+  }),
+  connectTimeout: duration({
+    env: 'NOZZLE_UPSTREAM_CONNECT_TIMEOUT',
+    default: 5_000,
+    min: 100,
+    doc: 'how long connecting to a ready pod may take before the next ready pod is tried',
+  }),
+  spliceIdleTimeout: duration({
+    env: 'NOZZLE_SPLICE_IDLE_TIMEOUT',
+    default: 3_600_000,
     min: 1_000,
-    doc: "how long a forwarded request may wait for the backend's response headers, and the longest pause between body chunks, before 504",
+    doc: 'a spliced connection without a byte either way for this long is closed',
   }),
-  devUpstreams: keyValues({
-    env: 'NOZZLE_DEV_UPSTREAM_OVERRIDES',
-    default: new Map(),
-    doc: 'DEV ONLY: namespace/service=host:port pairs that replace <service>.<namespace>.svc.cluster.local, for demos and tests without cluster DNS',
-    check: (key, value) => {
-      if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(key)) throw new Error(`"${key}" is not namespace/service`);
-      if (!/^[^:/\s]+:\d+$/.test(value)) throw new Error(`"${value}" is not host:port`);
-    },
+  leaderLeaseDuration: duration({
+    env: 'NOZZLE_LEADER_LEASE_DURATION',
+    default: 15_000,
+    min: 1_000,
+    doc: 'convergence leader election (Lease nozzle-system/nozzle-activator-leader): how long a leader that stopped renewing keeps the Lease before another replica takes it',
+  }),
+  leaderRenewDeadline: duration({
+    env: 'NOZZLE_LEADER_RENEW_DEADLINE',
+    default: 10_000,
+    min: 1_000,
+    doc: 'convergence leader election: a leader that could not renew its Lease for this long stops acting as leader (shorter than the lease duration)',
+  }),
+  leaderRetryPeriod: duration({
+    env: 'NOZZLE_LEADER_RETRY_PERIOD',
+    default: 2_000,
+    min: 100,
+    doc: 'convergence leader election: how often the leader renews its Lease and the other replicas try to take it',
+  }),
+  takeoverSettle: duration({
+    env: 'NOZZLE_TAKEOVER_SETTLE',
+    default: 60_000,
+    min: 0,
+    doc: 'a takeover slice younger than this (since the worker last ensured it) is never removed by the convergence leader, even when its Service has ready endpoints of its own: the sleep may still be scaling the workload down',
+  }),
+  convergenceResync: duration({
+    env: 'NOZZLE_CONVERGENCE_RESYNC',
+    default: 60_000,
+    min: 1_000,
+    doc: 'how often the convergence leader re-checks everything (takeover slices, port Leases, 0.1 leftovers) besides reacting to changes',
   }),
 };
+
+/** What `nozzle activator` reads: its own settings and Nozzle's namespace (where the port Leases are). */
+export const activatorCommandSettings = { systemNamespace: optIn.systemNamespace, ...activatorSettings };

@@ -1,35 +1,30 @@
 /**
- * `/_nozzle/status` for the Host of the request: the WakeStatus the waiting
- * page polls (contract: rescaler-web/status.ts).
+ * `/_nozzle/status` of one namespace: the WakeStatus the waiting page polls
+ * (contract: rescaler-web/status.ts). `ready` is the target Service's own:
+ * once it has a ready endpoint the page reloads into the app, whatever else
+ * the namespace's wake still waits for.
  */
 import type { WakeStatus } from '../rescaler-web/status.js';
-import type { RouteMatch } from './ingress-index.js';
-import type { Wake } from './wake.js';
+import type { DataPathWake } from './waker.js';
 
 export function wakeStatus(options: {
+  readonly namespace: string;
   readonly host: string;
-  readonly match: RouteMatch;
-  readonly wake: Wake | undefined;
+  readonly wake: DataPathWake | undefined;
+  readonly ready: boolean;
   readonly timeoutMs: number;
 }): WakeStatus {
-  const { host, match, wake, timeoutMs } = options;
-  const base = { namespace: match.route.namespace, host, timeoutMs };
-  if (!wake) {
-    // A grace route without a wake of ours: another replica woke it.
-    return { ...base, phase: match.state === 'grace' ? 'ready' : 'sleeping', workloads: [] };
-  }
+  const { namespace, host, wake, ready, timeoutMs } = options;
+  const base = { namespace, host, timeoutMs };
+  if (!wake) return { ...base, phase: ready ? 'ready' : 'sleeping', workloads: [] };
   const common = {
     ...base,
-    startedAt: wake.startedAt.toISOString(),
-    elapsedMs: wake.elapsedMs,
-    workloads: wake.progress(),
+    ...(wake.startedAt ? { startedAt: wake.startedAt.toISOString() } : {}),
+    ...(wake.elapsedMs !== undefined ? { elapsedMs: wake.elapsedMs } : {}),
+    workloads: wake.progress?.() ?? [],
   };
-  switch (wake.state) {
-    case 'waking':
-      return { ...common, phase: 'waking' };
-    case 'ready':
-      return { ...common, phase: 'ready' };
-    case 'failed':
-      return { ...common, phase: 'failed', message: wake.failure?.message ?? 'the wake failed' };
-  }
+  if (ready) return { ...common, phase: 'ready' };
+  if (wake.state === 'failed')
+    return { ...common, phase: 'failed', message: wake.failure?.message ?? 'the wake failed' };
+  return { ...common, phase: 'waking' };
 }

@@ -1,9 +1,12 @@
 /**
- * The wakes in progress (and lately finished), one per namespace: every
- * request for a sleeping namespace joins the same Wake. A failed wake is
- * kept so /_nozzle/status can say what went wrong, until a request tries
- * again; a finished one is kept for the grace period so requests that still
- * arrive through a stale ingress configuration are forwarded at once.
+ * The wakes in progress (and lately finished), one per namespace on this
+ * replica: every connection for a sleeping namespace joins the same Wake. A
+ * failed wake is kept so /_nozzle/status can say what went wrong, until a
+ * request tries again; a finished one is kept for NOZZLE_WAKE_GRACE so the
+ * waiting page's status polls see it ready. Nothing calls back into it: a
+ * request only reaches a wake when its Service has no ready endpoint of its
+ * own (the data path splices at once otherwise), so a request that finds a
+ * finished wake means the namespace went back to sleep: it starts a new one.
  */
 import type { Logger } from '../lib/log.js';
 import type { Wake } from './wake.js';
@@ -30,12 +33,13 @@ export class WakeCoordinator<W extends CoordinatedWake = Wake> {
   }
 
   /**
-   * The namespace's wake: the one in progress, or a new one. A failed wake is
-   * started again only when `retryFailed` (a request, not a status poll).
+   * The namespace's wake: the one in progress, or a new one. A failed or
+   * finished wake is started again only when `retryFailed` (a request, not a
+   * status poll).
    */
   wake(namespace: string, options: { retryFailed: boolean }): W {
     const current = this.wakes.get(namespace);
-    if (current && (current.state !== 'failed' || !options.retryFailed)) return current;
+    if (current && (current.state === 'waking' || !options.retryFailed)) return current;
     if (this.closed) throw new Error('the activator is shutting down');
     clearTimeout(this.expiry.get(namespace));
     const wake = this.deps.start(namespace);
@@ -43,15 +47,6 @@ export class WakeCoordinator<W extends CoordinatedWake = Wake> {
     this.deps.log.info({ namespace }, 'waking');
     void wake.done.then(() => this.expire(namespace, wake));
     return wake;
-  }
-
-  /** The namespace went back to sleep: a finished wake says nothing about it any more. */
-  forget(namespace: string): void {
-    const wake = this.wakes.get(namespace);
-    if (wake && wake.state === 'ready') {
-      clearTimeout(this.expiry.get(namespace));
-      this.wakes.delete(namespace);
-    }
   }
 
   /** Wakes in progress, for shutdown and tests. */

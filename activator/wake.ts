@@ -1,45 +1,70 @@
 /**
- * One wake of one namespace, shared by every request that needs it:
+ * One wake of one namespace on this activator replica, shared by every
+ * connection that needs it (wake-coordinator.ts):
  *
- *   stampWokeAt -> restoreWorkloads -> every recorded backend Service has a
- *   ready endpoint (EndpointSlice watch) -> restoreWorkloads again (restored
- *   something? back to waiting for readiness) -> restoreIngresses -> Event
+ *   stamp woke-at -> restoreWorkloads -> each taken-over Service, the moment
+ *   it has ready endpoints of its own: remove its takeover slice -> none left:
+ *   restoreWorkloads again (restored something? back to waiting) -> ready
+ *   -> Event "Woke" (only by the replica that restored something)
  *
- * woke-at is stamped first so that a sleep decided before this wake and
- * still in the queue is seen as stale by the worker, instead of putting a
- * just-restored workload back to sleep. It cannot stop a sleep whose worker
- * read woke-at just before the stamp and scales the workload to 0 after the
- * first restoreWorkloads listed it: that is what the second restoreWorkloads,
- * right before the Ingresses point at the workloads again, is for (an
- * Ingress restored over a workload at 0 would never wake it again).
+ * woke-at is stamped first so that a sleep decided before this wake and still
+ * in the queue is seen as stale by the worker. A sleep whose worker read
+ * woke-at just before the stamp may still scale a workload to 0 after the
+ * first restore listed it; its last step re-ensures the takeover slices, so
+ * the namespace is asleep again with a wake path, and the second restore,
+ * once every takeover is gone, undoes it (the readiness timeout bounds the
+ * loop).
  *
- * Each step is idempotent and reads its state from the objects, so several
- * activator replicas can run the same wake (the one that finds the replicas
- * already restored just waits), and an activator restarted mid-wake finishes
- * it from where the objects say it is. Held requests do not wait for the
- * whole wake: each is released the moment its own backend is Ready.
+ * Readiness comes from the endpoint index (the one place that decides
+ * "ready"), event-driven: the wake re-checks on every index change of its
+ * namespace, never polls. Held connections do not wait for the wake: they
+ * wait on the index for their own Service. Each step is idempotent and reads
+ * its state from the objects, so several replicas can run the same wake, and
+ * a replica restarted mid-wake finishes it from where the objects say it is.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kube } from '../lib/kube/client.js';
 import { describeError, isRetryable } from '../lib/errors.js';
 import { Backoff } from '../lib/backoff.js';
 import type { Logger } from '../lib/log.js';
 import { RestoreError } from '../lib/wake/restore-error.js';
-import {
-  restoreIngresses,
-  restoreWorkloads,
-  stampWokeAt,
-  type RestoredWorkload,
-} from '../lib/wake/restore.js';
-import type { WorkloadProgress } from '../rescaler-web/status.js';
+import { restoreWorkloads, stampWokeAt, type RestoredWorkload } from '../lib/wake/restore.js';
 import { recordWokeEvent, wokeNote } from '../lib/wake/event.js';
+import { removeTakeover } from '../lib/takeover/takeover.js';
+import type { WorkloadProgress } from '../rescaler-web/status.js';
 import type { ActivatorMetrics } from './metrics.js';
-import { NamespaceReadiness } from './readiness.js';
+import { WorkloadWatch, type Progress } from './wake-progress.js';
 
 export type WakeState = 'waking' | 'ready' | 'failed';
 
-/** What was not ready when a wake gave up: the body of the 504. */
+/** What the wake reads of the endpoint index (activator/endpoint-index.ts), structurally. */
+export interface WakeIndex {
+  /** Whether the Service has a ready endpoint in its own (not Nozzle's) slices, on any port. */
+  hasOwnReady(namespace: string, service: string): boolean;
+  /** The Services of the namespace that have a takeover slice. */
+  takenOver(namespace: string): readonly { readonly namespace: string; readonly service: string }[];
+  /** Called with the namespace of every change; returns the unsubscribe. */
+  onChange(listener: (namespace: string) => void): () => void;
+  /** When present, the wake waits for the first list before judging anything. */
+  whenSynced?(): Promise<void>;
+}
+
+/** The writes of a wake (lib/; tests give fakes). */
+export interface WakeSteps {
+  stampWokeAt(namespace: string): Promise<void>;
+  restoreWorkloads(namespace: string): Promise<RestoredWorkload[]>;
+  removeTakeover(namespace: string, service: string): Promise<string[]>;
+  recordWoke(namespace: string, note: string): Promise<void>;
+}
+
+export const kubeWakeSteps = (kube: Kube): WakeSteps => ({
+  stampWokeAt: (namespace) => stampWokeAt(kube, namespace),
+  restoreWorkloads: (namespace) => restoreWorkloads(kube, namespace),
+  removeTakeover: (namespace, service) => removeTakeover(kube, namespace, service),
+  recordWoke: (namespace, note) => recordWokeEvent(kube, namespace, note),
+});
+
+/** What was not ready when a wake gave up: the body of the 504 and of /_nozzle/status. */
 export interface NotReady {
   readonly services: readonly string[];
   readonly workloads: readonly WorkloadProgress[];
@@ -64,46 +89,55 @@ export class WakeAbortedError extends Error {
 }
 
 export interface WakeDeps {
-  readonly kube: Kube;
-  readonly config: KubeConfig;
+  readonly index: WakeIndex;
+  readonly steps: WakeSteps;
+  /** Starts watching the namespace's workloads for the waiting page. */
+  readonly progress: (namespace: string) => Progress;
   readonly log: Logger;
-  readonly metrics: ActivatorMetrics;
+  readonly metrics: Pick<ActivatorMetrics, 'wakes' | 'wakeDuration' | 'restoredWorkloads'>;
   readonly readinessTimeoutMs: number;
-  /**
-   * The recorded backend Services of the namespace (from the index), read
-   * when the wake starts and again before the Ingresses are restored.
-   */
-  readonly servicesOf: (namespace: string) => Set<string>;
+  /** First delay of the retries of a failed API call (tests shorten it). */
+  readonly retryMs?: number;
 }
 
-interface Waiter {
-  readonly service: string;
-  resolve(): void;
-  reject(err: Error): void;
+/** The deps of a wake against the cluster: what activator.ts passes to the coordinator's `start`. */
+export function kubeWakeDeps(options: {
+  kube: Kube;
+  index: WakeIndex;
+  log: Logger;
+  metrics: WakeDeps['metrics'];
+  readinessTimeoutMs: number;
+}): WakeDeps {
+  const { kube, log } = options;
+  return {
+    ...options,
+    steps: kubeWakeSteps(kube),
+    progress: (namespace) => new WorkloadWatch({ kube, config: kube.config, log, namespace }),
+  };
 }
 
 export class Wake {
   readonly startedAt = new Date();
   state: WakeState = 'waking';
   failure: WakeFailedError | undefined;
-  /** Milliseconds from start to every backend Ready. */
+  /** Milliseconds from start to every takeover removed. */
   readyAfterMs: number | undefined;
-  /** Workloads THIS activator restored (another replica may have restored them). */
+  /** Workloads THIS replica restored (another replica may have restored them). */
   restored = 0;
-  /** Ingresses THIS activator restored. */
-  restoredIngresses: string[] = [];
-  /** Resolves when the wake is over: ready and Ingresses restored, or failed. */
+  /** Services whose takeover THIS wake has seen removed (by itself or another replica). */
+  readonly released = new Set<string>();
+  /** Resolves when the wake is over: ready or failed. */
   readonly done: Promise<void>;
 
-  private readonly services: Set<string>;
-  private readonly readiness: NamespaceReadiness;
-  private readonly waiters = new Set<Waiter>();
+  private readonly removing = new Set<string>();
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
-  private workloadsDone = false;
-  /** Resolves the current wait for every backend to be Ready. */
-  private allReady: (() => void) | undefined;
+  private readonly unsubscribe: () => void;
+  private readonly watch: Progress;
   private readonly log: Logger;
+  private workloadsDone = false;
+  /** Resolves the current wait for every takeover of the namespace to be removed. */
+  private allReleased: (() => void) | undefined;
   private frozenProgress: WorkloadProgress[] | undefined;
 
   constructor(
@@ -111,14 +145,10 @@ export class Wake {
     private readonly deps: WakeDeps,
   ) {
     this.log = deps.log.child({ namespace });
-    this.services = deps.servicesOf(namespace);
-    this.readiness = new NamespaceReadiness({
-      kube: deps.kube,
-      config: deps.config,
-      log: this.log,
-      namespace,
-      onChange: () => this.check(),
-    }).start();
+    this.watch = deps.progress(namespace);
+    this.unsubscribe = deps.index.onChange((ns) => {
+      if (ns === namespace) this.check();
+    });
     this.timer = setTimeout(() => this.timeout(), deps.readinessTimeoutMs);
     this.done = this.run();
   }
@@ -129,60 +159,32 @@ export class Wake {
 
   /** Workload progress, from the watches (frozen once the wake is over). */
   progress(): WorkloadProgress[] {
-    return this.frozenProgress ?? this.readiness.workloads();
+    return this.frozenProgress ?? this.watch.workloads();
   }
 
-  isBackendReady(service: string): boolean {
-    if (this.state === 'ready') return true;
-    return this.state === 'waking' && this.readiness.isReady(service);
+  /** The taken-over Services without ready endpoints of their own, and the workloads not fully ready. */
+  notReady(): NotReady {
+    if (this.failure) return this.failure.notReady;
+    return {
+      services: this.pending()
+        .filter((s) => !this.deps.index.hasOwnReady(this.namespace, s))
+        .sort(),
+      workloads: this.progress().filter((w) => w.ready < w.desired),
+    };
   }
 
-  /**
-   * Resolves the moment `service` has a ready endpoint; rejects with
-   * WakeFailedError if the wake fails first, or with the signal's reason.
-   */
-  backendReady(service: string, signal: AbortSignal): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.isBackendReady(service)) return Promise.resolve();
-    if (!this.services.has(service)) {
-      // A route the index learned after the wake began: wait for it too.
-      this.services.add(service);
-    }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        service,
-        resolve: () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (err) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      };
-      const onAbort = (): void => {
-        this.waiters.delete(waiter);
-        reject(signal.reason instanceof Error ? signal.reason : new WakeAbortedError('aborted'));
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-    });
-  }
-
-  /** Stops the wake's watches; pending waiters are rejected (shutdown). */
+  /** Stops the wake and its watches (shutdown). */
   async close(): Promise<void> {
     this.finish();
-    for (const waiter of this.waiters) waiter.reject(new WakeAbortedError('the activator is shutting down'));
-    this.waiters.clear();
-    this.allReady?.();
+    this.allReleased?.();
     await this.done.catch(() => undefined);
-    await this.readiness.stop();
   }
 
   private async run(): Promise<void> {
     try {
-      await this.retrying('stamp woke-at', () => stampWokeAt(this.deps.kube, this.namespace));
+      const aborted = new Promise((resolve) => this.stop.signal.addEventListener('abort', resolve));
+      if (this.deps.index.whenSynced) await Promise.race([this.deps.index.whenSynced(), aborted]);
+      await this.retrying('stamp woke-at', () => this.deps.steps.stampWokeAt(this.namespace));
       const restored = await this.restoreWorkloadsStep();
       this.log.info(
         { restored: restored.map((w) => `${w.kind}/${w.name}=${w.replicas}`) },
@@ -191,52 +193,79 @@ export class Wake {
       this.workloadsDone = true;
       for (;;) {
         await new Promise<void>((resolve) => {
-          if (this.stop.signal.aborted) return resolve();
-          this.allReady = resolve;
+          if (this.state !== 'waking' || this.stop.signal.aborted) return resolve();
+          this.allReleased = resolve;
           this.check();
         });
-        this.allReady = undefined;
+        this.allReleased = undefined;
         if (this.state !== 'waking' || this.stop.signal.aborted) return;
-        // Every backend is Ready. Before the Ingresses point at the workloads
-        // again: a sleep that raced this wake (its worker read woke-at before
-        // the stamp, and scaled to 0 after the restore above listed the
-        // workloads) is undone here, and the wait starts over; the readiness
-        // timeout bounds the loop. Services recorded since the start (another
-        // workload's sleep rewrote more paths) are waited for too.
-        for (const service of this.deps.servicesOf(this.namespace)) this.services.add(service);
+        // Every takeover is gone. A sleep that raced this wake scaled its
+        // workload to 0 and re-ensured its takeover: restore it and wait again.
         const again = await this.restoreWorkloadsStep();
-        if (again.length === 0 && this.allServicesReady()) break;
-        if (again.length > 0) {
-          this.log.warn(
-            { restored: again.map((w) => `${w.kind}/${w.name}=${w.replicas}`) },
-            'workloads were put back to sleep during the wake; restored them again, waiting for readiness again',
-          );
-        }
+        if (again.length === 0) break;
+        this.log.warn(
+          { restored: again.map((w) => `${w.kind}/${w.name}=${w.replicas}`) },
+          'workloads were put back to sleep during the wake; restored them again, waiting for readiness again',
+        );
+        this.released.clear();
       }
-      if (!this.markReady()) return;
-      this.restoredIngresses = await this.retrying('restore ingresses', () =>
-        restoreIngresses(this.deps.kube, this.namespace),
-      );
-      if (this.restoredIngresses.length > 0) await this.recordEvent();
-      this.log.info({ ingresses: this.restoredIngresses, readyAfterMs: this.readyAfterMs }, 'woke');
+      this.markReady();
+      if (this.restored > 0) await this.recordEvent();
+      this.log.info({ services: [...this.released].sort(), readyAfterMs: this.readyAfterMs }, 'woke');
     } catch (err) {
-      if (this.state === 'waking') {
+      if (this.state === 'waking' && !(err instanceof WakeAbortedError)) {
         const message = `waking ${this.namespace} failed: ${describeError(err)}`;
         this.fail(new WakeFailedError(this.namespace, 'error', message, this.notReady(), { cause: err }));
-      } else if (!(err instanceof WakeAbortedError)) {
-        // Ready, but the Ingresses could not be restored: requests keep coming
-        // through the activator and a later wake restores them.
-        this.log.error({ err: describeError(err) }, 'backends are ready but restoring the Ingresses failed');
       }
     } finally {
       this.finish();
-      await this.readiness.stop();
+      this.unsubscribe();
+      await this.watch.stop();
+    }
+  }
+
+  /** The taken-over Services whose takeover this wake has not yet seen removed. */
+  private pending(): string[] {
+    return this.deps.index
+      .takenOver(this.namespace)
+      .map((t) => t.service)
+      .filter((s) => !this.released.has(s));
+  }
+
+  /** From every index change: release each Service that is ready on its own; resolve when none is left. */
+  private check(): void {
+    if (this.state !== 'waking' || !this.workloadsDone) return;
+    const pending = this.pending();
+    for (const service of pending) {
+      if (!this.removing.has(service) && this.deps.index.hasOwnReady(this.namespace, service)) {
+        void this.release(service);
+      }
+    }
+    if (pending.length === 0 && this.removing.size === 0) this.allReleased?.();
+  }
+
+  private async release(service: string): Promise<void> {
+    this.removing.add(service);
+    try {
+      const removed = await this.retrying(`remove the takeover of Service ${service}`, () =>
+        this.deps.steps.removeTakeover(this.namespace, service),
+      );
+      this.released.add(service);
+      this.log.info({ service, slices: removed }, 'Service ready on its own: takeover removed');
+    } catch (err) {
+      if (this.state === 'waking' && !(err instanceof WakeAbortedError)) {
+        const message = `waking ${this.namespace}: removing the takeover of Service ${service} failed: ${describeError(err)}`;
+        this.fail(new WakeFailedError(this.namespace, 'error', message, this.notReady(), { cause: err }));
+      }
+    } finally {
+      this.removing.delete(service);
+      this.check();
     }
   }
 
   /** Runs an idempotent step again after transient failures, until it works or the wake ends. */
   private async retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
-    const backoff = new Backoff(200, 5_000);
+    const backoff = new Backoff(this.deps.retryMs ?? 200, 5_000);
     for (;;) {
       if (this.stop.signal.aborted) throw new WakeAbortedError(`${what}: the wake ended`);
       const delay = backoff.next();
@@ -254,7 +283,7 @@ export class Wake {
   private async restoreWorkloadsStep(): Promise<RestoredWorkload[]> {
     const restored = await this.retrying('restore workloads', async () => {
       try {
-        return await restoreWorkloads(this.deps.kube, this.namespace);
+        return await this.deps.steps.restoreWorkloads(this.namespace);
       } catch (err) {
         // Count what this attempt did restore; the retry does the rest.
         if (err instanceof RestoreError) this.countRestored(err.restored.length);
@@ -265,42 +294,18 @@ export class Wake {
     return restored;
   }
 
-  private allServicesReady(): boolean {
-    if (!this.readiness.synced) return false;
-    for (const service of this.services) if (!this.readiness.isReady(service)) return false;
-    return true;
-  }
-
   private countRestored(n: number): void {
     this.restored += n;
     this.deps.metrics.restoredWorkloads.inc(n);
   }
 
-  /** From every watch event: release the requests whose backend is Ready; finish when all are. */
-  private check(): void {
-    if (this.state !== 'waking') return;
-    for (const waiter of this.waiters) {
-      if (this.readiness.isReady(waiter.service)) {
-        this.waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
-    if (!this.workloadsDone || !this.allServicesReady()) return;
-    this.allReady?.();
-  }
-
-  /** Every backend Ready and confirmed awake: release everyone; the Ingresses are restored next. */
-  private markReady(): boolean {
-    if (this.state !== 'waking') return false;
+  private markReady(): void {
     this.readyAfterMs = Date.now() - this.startedAt.getTime();
     this.state = 'ready';
-    this.frozenProgress = this.readiness.workloads();
+    this.frozenProgress = this.watch.workloads();
     clearTimeout(this.timer);
     this.deps.metrics.wakes.inc({ result: 'ready' });
     this.deps.metrics.wakeDuration.observe(this.readyAfterMs / 1000);
-    for (const waiter of this.waiters) waiter.resolve();
-    this.waiters.clear();
-    return true;
   }
 
   private timeout(): void {
@@ -311,28 +316,19 @@ export class Wake {
       ...notReady.workloads.map((w) => `${w.kind} ${w.name} has ${w.ready}/${w.desired} ready`),
     ];
     const seconds = Math.round(this.deps.readinessTimeoutMs / 1000);
-    const message = `${this.namespace} was not ready after ${seconds}s: ${parts.join('; ') || 'readiness unknown (the watches never synced)'}`;
+    const message = `${this.namespace} was not ready after ${seconds}s: ${parts.join('; ') || 'the restore did not finish'}`;
     this.fail(new WakeFailedError(this.namespace, 'timeout', message, notReady));
   }
 
   private fail(failure: WakeFailedError): void {
     if (this.state !== 'waking') return;
+    this.frozenProgress = this.watch.workloads();
     this.state = 'failed';
     this.failure = failure;
-    this.frozenProgress = this.readiness.workloads();
     this.deps.metrics.wakes.inc({ result: 'failed' });
     this.log.warn({ reason: failure.reason }, failure.message);
-    for (const waiter of this.waiters) waiter.reject(failure);
-    this.waiters.clear();
     this.finish();
-    this.allReady?.();
-  }
-
-  private notReady(): NotReady {
-    return {
-      services: [...this.services].filter((s) => !this.readiness.isReady(s)).sort(),
-      workloads: this.readiness.workloads().filter((w) => w.ready < w.desired),
-    };
+    this.allReleased?.();
   }
 
   private finish(): void {
@@ -341,10 +337,9 @@ export class Wake {
   }
 
   private async recordEvent(): Promise<void> {
-    const workloads = this.progress().length || this.restored;
-    const note = wokeNote(workloads, this.readyAfterMs ?? this.elapsedMs);
+    const note = wokeNote(this.restored, this.elapsedMs);
     try {
-      await recordWokeEvent(this.deps.kube, this.namespace, note);
+      await this.deps.steps.recordWoke(this.namespace, note);
     } catch (err) {
       this.log.warn({ err: describeError(err) }, 'could not record the Woke event');
     }

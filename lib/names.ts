@@ -47,7 +47,7 @@ export const annotations = {
   servicePort: `${DOMAIN}/service-port`,
   /** On a port Lease: the uid of the Service it was assigned to (a recreated Service has another). */
   serviceUid: `${DOMAIN}/service-uid`,
-  /** On a takeover EndpointSlice: when Nozzle last ensured it (RFC 3339), rewritten at every ensure. */
+  /** On a takeover EndpointSlice: when the worker last ensured it (RFC 3339); the convergence leader's settle time counts from it. */
   ensuredAt: `${DOMAIN}/ensured-at`,
   /** KEDA's own, on a ScaledObject: hold the target at this many replicas. Nozzle sets "0" while asleep. */
   kedaPausedReplicas: 'autoscaling.keda.sh/paused-replicas',

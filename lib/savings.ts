@@ -91,3 +91,86 @@ export function savings(workloads: readonly SleepingWorkload[], now: Date): Savi
   }
   return { notRunning: { cpu, memory }, cpuCoreSeconds, memoryByteSeconds };
 }
+
+/** A sleeping workload as a long-running exporter tracks it between rounds. */
+export interface TrackedSleep extends SleepingWorkload {
+  /** `Kind/namespace/name`: the same workload from one round to the next. */
+  readonly key: string;
+  readonly namespace: string;
+}
+
+/** What the previous round saw asleep, and when; undefined before a process's first round. */
+export interface SavingsLedger {
+  readonly at: Date;
+  readonly asleep: ReadonlyMap<string, { readonly namespace: string; readonly rate: Requests }>;
+}
+
+export interface Accrued {
+  /** Per namespace, what was not running between the previous round and this one. */
+  readonly added: ReadonlyMap<
+    string,
+    { readonly cpuCoreSeconds: number; readonly memoryByteSeconds: number }
+  >;
+  readonly ledger: SavingsLedger;
+}
+
+/**
+ * The requests not running between two rounds, for counters summed over
+ * time. Counts only time this process saw: the first round adds nothing (a
+ * restarted exporter must not count again what its predecessor exported).
+ * A workload asleep at both rounds counts the whole interval, or from its
+ * sleep when it was woken and put back to sleep in between. One asleep at
+ * the previous round and awake now counts until its namespace's wake
+ * (`wokeAt`) when that fell in the interval, else nothing: savings are never
+ * overstated, at worst one interval per wake is missed.
+ */
+export function accrue(
+  ledger: SavingsLedger | undefined,
+  asleep: readonly TrackedSleep[],
+  wokeAt: ReadonlyMap<string, Date>,
+  now: Date,
+): Accrued {
+  const added = new Map<string, { cpuCoreSeconds: number; memoryByteSeconds: number }>();
+  const next: SavingsLedger['asleep'] = new Map(
+    asleep.map((w) => [
+      w.key,
+      {
+        namespace: w.namespace,
+        rate: { cpu: w.replicas * w.perPod.cpu, memory: w.replicas * w.perPod.memory },
+      },
+    ]),
+  );
+  const add = (namespace: string, rate: Requests, from: number, to: number): void => {
+    const seconds = (to - from) / 1000;
+    if (!(seconds > 0)) return;
+    const sum = added.get(namespace) ?? { cpuCoreSeconds: 0, memoryByteSeconds: 0 };
+    added.set(namespace, {
+      cpuCoreSeconds: sum.cpuCoreSeconds + rate.cpu * seconds,
+      memoryByteSeconds: sum.memoryByteSeconds + rate.memory * seconds,
+    });
+  };
+  /** The end of a sleep under way at `previous`: its namespace's wake, when that fell before `limit`. */
+  const wokeUntil = (namespace: string, previous: number, limit: number): number => {
+    const woke = wokeAt.get(namespace)?.getTime();
+    return woke !== undefined && woke > previous && woke <= limit ? woke : previous;
+  };
+  if (ledger !== undefined) {
+    const previous = ledger.at.getTime();
+    const end = now.getTime();
+    for (const w of asleep) {
+      const rate = next.get(w.key)!.rate;
+      const since = w.since?.getTime();
+      const was = ledger.asleep.get(w.key);
+      if (was !== undefined && (since === undefined || since <= previous)) {
+        add(w.namespace, rate, previous, end); // asleep all along
+        continue;
+      }
+      if (was !== undefined) add(w.namespace, was.rate, previous, wokeUntil(w.namespace, previous, since!));
+      if (since !== undefined) add(w.namespace, rate, Math.max(since, previous), end);
+    }
+    for (const [key, was] of ledger.asleep) {
+      if (!next.has(key)) add(was.namespace, was.rate, previous, wokeUntil(was.namespace, previous, end));
+    }
+  }
+  return { added, ledger: { at: now, asleep: next } };
+}

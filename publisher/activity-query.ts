@@ -20,6 +20,8 @@ export type Preset = (typeof PRESETS)[number];
 export interface QueryWindow {
   /** How far back to look: the longest idle-after of the opted-in namespaces (ms). */
   readonly lookback: number;
+  /** How often Prometheus scrapes the gateway (ms, NOZZLE_ACTIVITY_SCRAPE_INTERVAL); default 1m. */
+  readonly scrapeInterval?: number;
 }
 
 export interface ActivityQuery {
@@ -74,11 +76,18 @@ export const promDuration = (ms: number): string => {
   return s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 };
 
-/** Subquery resolution and counter range for a lookback: at most ~1000 steps, at least 1m each. */
+/**
+ * Subquery resolution and counter range for a lookback: at most ~1000 steps,
+ * each a whole number of scrape intervals (at least one). The range is a
+ * step and two scrapes: increase() sees a request when the scrapes before
+ * and after it both fall in it. With a 1m scrape interval: step 1m, range
+ * 3m, so the last request is known to within 3m; a 5s scrape knows it to
+ * within 15s (short idle-afters need a short scrape interval).
+ */
 export function windowParts(window: QueryWindow): { lookback: string; step: string; range: string } {
-  const step = Math.max(60_000, Math.ceil(window.lookback / 1000 / 60_000) * 60_000);
-  // Two scrapes of a 1m scrape interval must fall in the range for increase() to see a request.
-  const range = step + 2 * 60_000;
+  const scrape = Math.max(1_000, Math.ceil((window.scrapeInterval ?? 60_000) / 1_000) * 1_000);
+  const step = Math.max(scrape, Math.ceil(window.lookback / 1000 / scrape) * scrape);
+  const range = step + 2 * scrape;
   const lookback = Math.ceil(window.lookback / step) * step;
   return { lookback: promDuration(lookback), step: promDuration(step), range: promDuration(range) };
 }

@@ -15,6 +15,7 @@ import { createRegistry } from '../lib/observability/metrics.js';
 import { customQuery, presetQuery } from './activity-query.js';
 import { publisherMetrics } from './metrics.js';
 import { publishRound, type ActivitySource } from './round.js';
+import { SavingsMeter } from './savings-meter.js';
 
 export default defineCommand({
   summary:
@@ -53,6 +54,7 @@ export default defineCommand({
     const kube = connectKube();
     const registry = createRegistry('publisher');
     const metrics = publisherMetrics(registry);
+    const savings = new SavingsMeter(metrics);
     const activity: ActivitySource | undefined =
       config.activityPrometheusUrl === ''
         ? undefined
@@ -60,10 +62,12 @@ export default defineCommand({
             url: config.activityPrometheusUrl,
             name: config.activityPreset === '' ? 'custom query' : config.activityPreset,
             timeout: config.activityTimeout,
-            query: (window) =>
-              config.activityPreset === ''
-                ? customQuery(config.activityQuery, window)
-                : presetQuery(config.activityPreset, window),
+            query: (window) => {
+              const w = { ...window, scrapeInterval: config.activityScrapeInterval };
+              return config.activityPreset === ''
+                ? customQuery(config.activityQuery, w)
+                : presetQuery(config.activityPreset, w);
+            },
           };
     if (activity === undefined) {
       log.warn(
@@ -89,6 +93,7 @@ export default defineCommand({
             systemNamespace: config.systemNamespace,
             period: config.interval > 0 ? Math.max(config.period, config.interval) : config.period,
             metrics,
+            savings,
             ...(activity ? { activity } : {}),
           });
           const ms = Math.round(performance.now() - started);

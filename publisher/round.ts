@@ -4,7 +4,8 @@
  * namespace whose wake schedule fired, and report. A message that could not
  * be published is counted as failed (the next round decides again); the
  * round goes on with the others. When the traffic source cannot be read,
- * nothing is put to sleep this round (scheduled wakes still go out).
+ * nothing is put to sleep this round (scheduled wakes still go out). The
+ * savings are measured from the same inventory (publisher/savings-meter.ts).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Kube } from '../lib/kube/client.js';
@@ -17,6 +18,7 @@ import type { PublisherMetrics } from './metrics.js';
 import { readNamespacePolicy } from './namespace-annotations.js';
 import { decide, type NamespaceFacts, type SkipCategory } from './policy.js';
 import { ActivityUnavailableError, queryActivity } from './prometheus.js';
+import type { SavedNow, SavingsMeter } from './savings-meter.js';
 
 export interface ActivitySource {
   readonly url: string;
@@ -35,6 +37,8 @@ export interface RoundOptions {
   readonly period: number;
   readonly activity?: ActivitySource;
   readonly metrics?: PublisherMetrics;
+  /** Kept across the rounds of one process: the counters summed over time. */
+  readonly savings?: SavingsMeter;
   readonly now?: Date;
 }
 
@@ -55,6 +59,8 @@ export interface RoundReport {
   readonly queryCalls: number;
   /** `counted`, `not counted` (no source) or `unavailable: <why>` (nothing put to sleep). */
   readonly traffic: string;
+  /** Requests not running because of Nozzle, at this round (CPU cores, memory bytes, and summed over the current sleeps). */
+  readonly saved?: SavedNow;
 }
 
 /** Publishes at most this many at once, each waiting for its PubAck. */
@@ -76,6 +82,8 @@ export async function publishRound(
     if (traffic.counted) options.metrics?.activitySourceUp.set(1);
   }
   if (!traffic.counted && traffic.unavailable !== undefined) options.metrics?.activitySourceUp.set(0);
+
+  const saved = options.savings?.record(inventory.namespaces, inventory.asleep, now);
 
   const decisions = decide(inventory.namespaces, inventory.workloads, {
     now,
@@ -150,6 +158,7 @@ export async function publishRound(
     listCalls: inventory.listCalls,
     queryCalls,
     traffic: traffic.counted ? 'counted' : (traffic.unavailable ?? 'not counted'),
+    ...(saved ? { saved } : {}),
   };
 }
 

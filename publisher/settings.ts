@@ -53,6 +53,12 @@ export const publisherSettings = {
     default: '',
     doc: 'your own PromQL: a vector with a `namespace` label whose value is the Unix time of its last request ($__lookback, $__step, $__range are replaced); exclusive with NOZZLE_ACTIVITY_PRESET',
   }),
+  activityScrapeInterval: duration({
+    env: 'NOZZLE_ACTIVITY_SCRAPE_INTERVAL',
+    default: 60_000,
+    min: 1_000,
+    doc: "how often your Prometheus scrapes the gateway: the query's counter range is sized for two scrapes, and the last request is known to within a step and two scrapes (1m: 3m)",
+  }),
   activityTimeout: duration({
     env: 'NOZZLE_ACTIVITY_TIMEOUT',
     default: 10_000,

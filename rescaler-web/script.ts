@@ -14,7 +14,9 @@
  *   values only change when they differ, so the live region announces real
  *   progress, not every poll) and sets `data-phase` on <main>, which the
  *   stylesheet uses to show the phase's texts;
- * - on `ready`, reloads: the activator then forwards the same URL to the app.
+ * - on `ready`, reloads: the activator then forwards the same URL to the app;
+ *   also when the poll is answered by the app itself (no `x-nozzle-activator`
+ *   header and not a 5xx): the takeover is gone and the app is serving.
  *
  * It never writes HTML: everything from the server goes through textContent.
  * Without JavaScript, the <noscript> meta refresh reloads the page instead.
@@ -95,6 +97,10 @@ export const PAGE_SCRIPT = `
   const poll = () => {
     fetch('/_nozzle/status', { cache: 'no-store', credentials: 'same-origin', headers: { Accept: 'application/json' } })
       .then((res) => {
+        if (!res.headers.get('x-nozzle-activator') && res.status < 500) {
+          location.reload();
+          return new Promise(() => {});
+        }
         if (!res.ok) throw new Error('HTTP ' + res.status);
         return res.json();
       })

@@ -37,7 +37,7 @@ export async function runOperation(
     }
     case 'wake': {
       const result = await wakeNamespace(kube, message.namespace, options.optIn);
-      return { outcome: 'woke', detail: { workloads: result.workloads, ingresses: result.ingresses } };
+      return { outcome: 'woke', detail: { workloads: result.workloads } };
     }
   }
 }

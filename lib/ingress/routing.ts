@@ -1,7 +1,7 @@
 /**
- * The one write both the sleep path and the wake make to an Ingress: its
- * routing (spec.rules), the nozzle.io/backends annotation and the
- * nozzle.io/managed label, in ONE merge patch conditional on the
+ * The one write Nozzle makes to an Ingress (0.1 rewrote them; version 2 only
+ * restores them on upgrade, ingress-v01.ts): its routing (spec.rules), the
+ * nozzle.io/backends annotation and the nozzle.io/managed label, in ONE merge patch conditional on the
  * resourceVersion it was decided on (409 -> re-read and decide again).
  */
 import type { V1Ingress, V1IngressRule } from '@kubernetes/client-node';

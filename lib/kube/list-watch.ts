@@ -1,10 +1,11 @@
 /**
  * List, then watch from the list's resourceVersion, forever: the loop behind
- * the activator's indexes and the worker's activator-pod cache. Unlike client-node's
- * ListWatch it never gives up: a failed list or watch is retried with
- * backoff, an expired resourceVersion (410 Gone) starts over with a fresh
- * list, and a watch the server or the client timeout closed is resumed from
- * the last resourceVersion seen.
+ * the activator's endpoint index, port table, convergence leader and wake
+ * progress, and the worker's activator-pod cache. Unlike client-node's
+ * ListWatch it never gives up: a failed list or watch is retried with backoff,
+ * an expired resourceVersion (410 Gone) starts over with a fresh list, and a
+ * watch the server or the client timeout closed is resumed from the last
+ * resourceVersion seen.
  */
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';

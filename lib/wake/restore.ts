@@ -5,12 +5,9 @@
  * serialized by the resourceVersion precondition (the loser re-reads and sees
  * the work done).
  */
-import type { V1Ingress, V1IngressRule } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
 import { mergePatch } from '../kube/patch.js';
-import { parseBackends, recordsPath, type BackendRecord } from '../backends.js';
-import { updateIngressRouting } from '../ingress/routing.js';
-import { FIELD_MANAGER, ROUTE_SERVICE, annotations } from '../names.js';
+import { FIELD_MANAGER, annotations } from '../names.js';
 import { retryOnConflictFrom } from '../kube/conflict.js';
 import { restoreEach } from './restore-error.js';
 import { resumeAfterWake } from '../keda/paused-replicas.js';
@@ -82,53 +79,6 @@ async function restoreWorkload(
   // After the replicas: KEDA, resumed, finds the workload running (lib/keda/paused-replicas.ts).
   await resumeAfterWake(kube, namespace, { kind, name });
   return restored;
-}
-
-/**
- * Restores every Ingress in the namespace carrying nozzle.io/backends:
- * original backends back, annotation AND the nozzle.io/managed label removed,
- * in one request with a resourceVersion precondition. Returns the names of
- * Ingresses restored.
- */
-export async function restoreIngresses(kube: Kube, namespace: string): Promise<string[]> {
-  const list = await kube.networking.listNamespacedIngress({ namespace });
-  const rewritten = list.items.filter((i) => i.metadata?.annotations?.[annotations.backends] !== undefined);
-  return restoreEach(
-    namespace,
-    rewritten,
-    (ingress) => `Ingress ${namespace}/${ingress.metadata?.name ?? ''}`,
-    (ingress) => restoreIngress(kube, namespace, ingress),
-  );
-}
-
-async function restoreIngress(kube: Kube, namespace: string, listed: V1Ingress): Promise<string | undefined> {
-  const restored = await updateIngressRouting(kube, namespace, listed, (ingress) => {
-    const text = ingress.metadata?.annotations?.[annotations.backends];
-    if (text === undefined) return undefined; // restored by someone else
-    const rules = withOriginalBackends(ingress.spec?.rules ?? [], parseBackends(text));
-    return { rules, backends: null, managed: null };
-  });
-  return restored ? (listed.metadata?.name ?? '') : undefined;
-}
-
-/**
- * Puts each recorded backend back on its host + pathType + path. A path whose
- * backend is no longer the route Service was changed by someone since: it is
- * left as is.
- */
-export function withOriginalBackends(
-  rules: readonly V1IngressRule[],
-  records: readonly BackendRecord[],
-): V1IngressRule[] {
-  const plain = JSON.parse(JSON.stringify(rules)) as V1IngressRule[];
-  for (const rule of plain) {
-    for (const path of rule.http?.paths ?? []) {
-      const here = { host: rule.host ?? '', path: path.path ?? '', pathType: path.pathType };
-      const record = records.find((r) => recordsPath(r, here));
-      if (record && path.backend.service?.name === ROUTE_SERVICE) path.backend = record.backend;
-    }
-  }
-  return plain;
 }
 
 /** Stamps nozzle.io/woke-at (RFC 3339) on the Namespace. */

@@ -1,10 +1,9 @@
 import type { Kube } from '../kube/client.js';
 import { checkOptIn, type OptIn } from '../kube/opt-in.js';
-import { restoreIngresses, restoreWorkloads, stampWokeAt, type RestoredWorkload } from './restore.js';
+import { restoreWorkloads, stampWokeAt, type RestoredWorkload } from './restore.js';
 
 export interface WakeResult {
   readonly workloads: readonly RestoredWorkload[];
-  readonly ingresses: readonly string[];
 }
 
 /**
@@ -13,7 +12,9 @@ export interface WakeResult {
  * a request is waiting). The namespace must have opted in (`optIn`; a
  * NamespaceRefusedError otherwise, before anything is written). woke-at is
  * stamped first: every sleep decided before this moment is then stale and
- * skipped, even one a worker is processing right now.
+ * skipped, even one a worker is processing right now. Takeover slices are
+ * left to the activator (removed once each Service has ready endpoints of its
+ * own) and Ingresses 0.1 rewrote to the activator's leader (lib/upgrade).
  */
 export async function wakeNamespace(
   kube: Kube,
@@ -23,7 +24,5 @@ export async function wakeNamespace(
 ): Promise<WakeResult> {
   checkOptIn(optIn, await kube.core.readNamespace({ name: namespace }));
   await stampWokeAt(kube, namespace, at);
-  const workloads = await restoreWorkloads(kube, namespace);
-  const ingresses = await restoreIngresses(kube, namespace);
-  return { workloads, ingresses };
+  return { workloads: await restoreWorkloads(kube, namespace) };
 }

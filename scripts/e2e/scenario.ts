@@ -44,8 +44,14 @@ export interface Scenario {
   stop(): Promise<void>;
 }
 
-/** Installs Nozzle and the app as a user would; resolves when both run. */
-export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scenario> {
+/** Nozzle installed as a user installs it; kubectl as a user runs it. */
+export interface Installed {
+  readonly kube: Kube;
+  readonly kubectl: (args: readonly string[]) => Promise<string>;
+}
+
+/** `kubectl apply -k k8s/ && kubectl apply -k keda/`; resolves when NATS, the setup Job and the activator are ready. */
+export async function installNozzle(sandbox: Sandbox, timeline: Timeline): Promise<Installed> {
   const kube = connectKube(sandbox.kubeConfig());
   const batch = sandbox.kubeConfig().makeApiClient(BatchV1Api);
   const kubectl = async (args: readonly string[]): Promise<string> =>
@@ -59,9 +65,6 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
   await kubectl(['apply', '-k', 'k8s/']);
   await kubectl(['apply', '-k', 'keda/']);
   timeline.log('kubectl apply -k k8s/ && kubectl apply -k keda/ (no overlay, no overrides)');
-  const replicas = watchWorkerReplicas(sandbox, timeline);
-  await replicas.start();
-
   await waitFor('NATS, the setup Job and two activator pods', 180_000, async () => {
     const [nats, setup, activator] = await Promise.all([
       kube.apps.readNamespacedStatefulSet({ name: 'nats', namespace: SYSTEM }),
@@ -75,6 +78,15 @@ export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scena
     );
   });
   timeline.log('NATS Ready (real nats-server in its pod), nozzle setup Job Complete, activator 2/2 Ready');
+  return { kube, kubectl };
+}
+
+/** Installs Nozzle and the app as a user would; resolves when both run. */
+export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scenario> {
+  const { kube, kubectl } = await installNozzle(sandbox, timeline);
+  // The worker starts at 0 (KEDA's idle state) and stays there until the publisher runs.
+  const replicas = watchWorkerReplicas(sandbox, timeline);
+  await replicas.start();
 
   await applyObjects(
     sandbox.kubeConfig(),

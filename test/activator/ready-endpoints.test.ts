@@ -170,7 +170,7 @@ test('never the ClusterIP, and never an address of the wrong family', (t) => {
   t.deepEqual(addresses(slices, { ...http, clusterIPs: ['10.96.0.10', 'fd00:96::10'] }), ['10.0.0.1:8080']);
 });
 
-test('an endpoint with ready unset counts as ready (discovery.k8s.io/v1), as in NamespaceReadiness', (t) => {
+test('an endpoint with ready unset counts as ready (discovery.k8s.io/v1)', (t) => {
   const s = slice({ endpoints: [['10.0.0.1']] });
   s.endpoints![0]!.conditions = {};
   t.deepEqual(addresses([s]), ['10.0.0.1:8080']);

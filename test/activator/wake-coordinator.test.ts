@@ -74,15 +74,17 @@ test('a finished wake is kept for the grace period, then forgotten', async (t) =
   t.pass('forgotten after the grace period');
 });
 
-test('forget drops a finished wake at once, but never one in progress', async (t) => {
-  const { wakes } = coordinator();
-  const waking = wakes.wake('a', { retryFailed: true });
-  wakes.forget('a');
-  t.is(wakes.get('a'), waking);
-  waking.end('ready');
-  await waking.done;
-  wakes.forget('a');
-  t.is(wakes.get('a'), undefined);
+test('a finished wake answers status polls; a request (its Service not ready any more) starts a new one', async (t) => {
+  const { wakes, started } = coordinator(20);
+  const ready = wakes.wake('a', { retryFailed: true });
+  ready.end('ready');
+  await ready.done;
+  t.is(wakes.wake('a', { retryFailed: false }), ready, 'a status poll sees it ready');
+  const again = wakes.wake('a', { retryFailed: true });
+  t.not(again, ready, 'the namespace went back to sleep: a new wake');
+  t.is(started.length, 2);
+  await sleep(60);
+  t.is(wakes.get('a'), again, "the first wake's grace timer does not drop the new one");
 });
 
 test('close ends every wake and refuses new ones', async (t) => {

@@ -241,13 +241,13 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
   t.true((await asWorker.coordination.listNamespacedLease({ namespace: 'nozzle-system' })).items.length >= 4);
 });
 
-test('the worker writes no Service or Ingress; Leases and Pods only in nozzle-system', (t) => {
+test('the worker writes no Service, has no Ingress rights; Leases and Pods only in nozzle-system', (t) => {
   const objects = manifest('rbac-worker.yaml');
   const rules = rulesOf(objects);
   const verbsOn = (resource: string) =>
     rules.filter((r) => r.resources?.includes(resource)).flatMap((r) => r.verbs);
   t.deepEqual(verbsOn('services').sort(), ['get', 'list']);
-  t.deepEqual(verbsOn('ingresses').sort(), ['get', 'list']);
+  t.deepEqual(verbsOn('ingresses'), [], 'Ingresses are none of its business');
   t.deepEqual(verbsOn('endpointslices').sort(), ['create', 'delete', 'get', 'list', 'update', 'watch']);
   t.deepEqual(verbsOn('scaledobjects').sort(), ['get', 'list', 'patch']);
   t.deepEqual(verbsOn('leases'), [], 'no Lease rights cluster-wide');

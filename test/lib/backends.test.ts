@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { V1IngressRule } from '@kubernetes/client-node';
 import { mergeBackends, parseBackends, serializeBackends, type BackendRecord } from '../../lib/backends.js';
-import { withOriginalBackends } from '../../lib/wake/restore.js';
+import { withOriginalBackends } from '../../lib/upgrade/ingress-v01.js';
 
 /** What a 0.1 sleep did to an Ingress (its rewrite module is gone): paths to `services` -> nozzle-activator. */
 function rewriteRules(rules: readonly V1IngressRule[], services: ReadonlySet<string>) {

@@ -1,6 +1,6 @@
-/** lib/savings.ts and lib/sleep/slept-at.ts: quantities, a pod's requests, the sums over time. */
+/** lib/savings.ts and lib/sleep/slept-at.ts: quantities, a pod's requests, the sums over time, their accrual from round to round. */
 import test from 'ava';
-import { parseQuantity, podRequests, savings } from '../../lib/savings.js';
+import { accrue, parseQuantity, podRequests, savings } from '../../lib/savings.js';
 import { sleptAt } from '../../lib/sleep/slept-at.js';
 
 test('Kubernetes quantities', (t) => {
@@ -59,4 +59,75 @@ test("slept-at: the time of Nozzle's write of the backup, from managedFields", (
   };
   t.deepEqual(sleptAt(metadata), new Date('2025-01-01T11:00:00Z'));
   t.is(sleptAt({ ...metadata, annotations: {} }), undefined, 'awake: no sleep time');
+});
+
+const asleep = (key: string, since: string | undefined, replicas = 2) => ({
+  key,
+  namespace: key.split('/')[1]!,
+  replicas,
+  perPod: { cpu: 0.5, memory: 100 },
+  since: since === undefined ? undefined : new Date(since),
+});
+const at = (time: string) => new Date(`2025-01-01T${time}Z`);
+
+test('accrue: the first round of a process adds nothing, then each round adds rate x time since the previous', (t) => {
+  const first = accrue(
+    undefined,
+    [asleep('Deployment/a/web', '2025-01-01T09:00:00Z')],
+    new Map(),
+    at('10:00:00'),
+  );
+  t.deepEqual([...first.added], []);
+  const second = accrue(
+    first.ledger,
+    [asleep('Deployment/a/web', '2025-01-01T09:00:00Z')],
+    new Map(),
+    at('10:01:00'),
+  );
+  // 2 replicas x 0.5 cores x 60 s; 2 x 100 bytes x 60 s.
+  t.deepEqual([...second.added], [['a', { cpuCoreSeconds: 60, memoryByteSeconds: 12_000 }]]);
+  t.deepEqual(second.ledger.at, at('10:01:00'));
+});
+
+test('accrue: a workload put to sleep between rounds counts from its sleep; an unknown start counts from the next round', (t) => {
+  const { ledger } = accrue(undefined, [], new Map(), at('10:00:00'));
+  const next = accrue(
+    ledger,
+    [asleep('Deployment/a/web', '2025-01-01T10:00:30Z'), asleep('Deployment/b/web', undefined)],
+    new Map(),
+    at('10:01:00'),
+  );
+  t.deepEqual([...next.added], [['a', { cpuCoreSeconds: 30, memoryByteSeconds: 6_000 }]]);
+  const after = accrue(next.ledger, [asleep('Deployment/b/web', undefined)], new Map(), at('10:02:00'));
+  t.deepEqual(after.added.get('b'), { cpuCoreSeconds: 60, memoryByteSeconds: 12_000 });
+});
+
+test('accrue: woken between rounds counts until the wake; without a known wake, nothing', (t) => {
+  const start = accrue(
+    undefined,
+    [asleep('Deployment/a/web', '2025-01-01T09:00:00Z'), asleep('Deployment/b/web', '2025-01-01T09:00:00Z')],
+    new Map(),
+    at('10:00:00'),
+  );
+  const woke = new Map([['a', at('10:00:20')]]);
+  const next = accrue(start.ledger, [], woke, at('10:01:00'));
+  t.deepEqual([...next.added], [['a', { cpuCoreSeconds: 20, memoryByteSeconds: 4_000 }]]);
+  t.is(next.ledger.asleep.size, 0);
+});
+
+test('accrue: woken and put back to sleep between rounds: until the wake, then from the new sleep', (t) => {
+  const start = accrue(
+    undefined,
+    [asleep('Deployment/a/web', '2025-01-01T09:00:00Z')],
+    new Map(),
+    at('10:00:00'),
+  );
+  const next = accrue(
+    start.ledger,
+    [asleep('Deployment/a/web', '2025-01-01T10:00:40Z', 4)],
+    new Map([['a', at('10:00:10')]]),
+    at('10:01:00'),
+  );
+  // 1 core/s for 10 s, then 2 cores/s for 20 s.
+  t.deepEqual(next.added.get('a'), { cpuCoreSeconds: 10 + 40, memoryByteSeconds: 2_000 + 8_000 });
 });

@@ -3,8 +3,9 @@
  * namespaces (whose creation is activity: idle-after is 1s here), a constant
  * number of paginated list calls (pods as metadata only), one message per due
  * workload with the decision's Nats-Msg-Id (a second round is all
- * duplicates), invalid annotations skipped with the reason, and a non-zero
- * exit when it could not do its job.
+ * duplicates), invalid annotations skipped with the reason, a non-zero
+ * exit when it could not do its job, and the loop mode's metrics (savings,
+ * the traffic source).
  */
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { deployment, statefulSet } from '../support/shop.js';
 import { privateQueue } from '../support/worker-harness.js';
 import { topologyEnv } from '../support/stream.js';
 import { uniqueName } from '../support/env.js';
+import { requesting } from '../support/people-cli.js';
 
 const kube = adminKube();
 const dir = mkdtempSync(join(tmpdir(), 'nozzle-publisher-'));
@@ -216,4 +218,55 @@ test('activity settings: preset and query are exclusive, and either needs the UR
   const badPreset = NozzleProcess.start(['publish', '--once'], { NOZZLE_ACTIVITY_PRESET: 'nginx' });
   t.is((await badPreset.exit()).code, 2);
   t.regex(badPreset.describe(), /NOZZLE_ACTIVITY_PRESET: "nginx" is not one of/);
+});
+
+test('loop mode exports the savings per namespace (now and summed over time) and the traffic source being down', async (t) => {
+  const { nats } = await privateQueue(t);
+  const run = uniqueName('save');
+  const label = `nozzle-test-${run}`;
+  const asleep = `${run}-asleep`;
+  const awake = `${run}-awake`;
+  for (const name of [asleep, awake]) {
+    await kube.core.createNamespace({ body: { metadata: { name, labels: { [label]: 'true' } } } });
+  }
+  // As the worker leaves it: replicas 0 and the backup, written by Nozzle's field manager (its time is the sleep's).
+  const web = requesting('web', 0, '250m', '64Mi');
+  web.metadata!.annotations = { 'nozzle.io/replicas': '3' };
+  await kube.apps.createNamespacedDeployment({ namespace: asleep, body: web, fieldManager: 'nozzle' });
+  await kube.apps.createNamespacedDeployment({ namespace: awake, body: requesting('web', 1, '1', '1Gi') });
+  const port = await freePort();
+  const publisher = NozzleProcess.start(['publish', '--interval', '500ms'], {
+    NATS_URL: nats.url,
+    NOZZLE_NAMESPACE_SELECTOR: `${label}=true`,
+    NOZZLE_PUBLISHER_PORT: String(port),
+    NOZZLE_ACTIVITY_PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}`,
+    NOZZLE_ACTIVITY_PRESET: 'traefik',
+    ...topologyEnv(),
+  });
+  t.teardown(() => publisher.kill('SIGKILL'));
+  await publisher.waitForLog(
+    (l) =>
+      l.msg === 'publisher round done' &&
+      publisher.lines.filter((x) => x.msg === 'publisher round done').length >= 3,
+  );
+  t.like(summary(publisher), { saved: { notRunning: { cpu: 0.75, memory: 3 * 64 * 2 ** 20 } } });
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  /** The sample of `name` whose labels include `label` (the registry adds component="publisher"). */
+  const value = (name: string, label = ''): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+    return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const of = (name: string, namespace: string) => value(name, `namespace="${namespace}"`);
+  t.is(of('nozzle_saved_cpu_cores', asleep), 0.75, text);
+  t.is(of('nozzle_saved_memory_bytes', asleep), 3 * 64 * 2 ** 20);
+  t.is(of('nozzle_saved_cpu_cores', awake), 0);
+  const coreSeconds = of('nozzle_saved_cpu_core_seconds_total', asleep);
+  t.true(
+    coreSeconds > 0 && coreSeconds < 0.75 * 30,
+    `summed over the rounds this process saw: ${coreSeconds}`,
+  );
+  t.true(of('nozzle_saved_memory_byte_seconds_total', asleep) > 0);
+  t.is(of('nozzle_saved_cpu_core_seconds_total', awake), 0);
+  t.is(value('nozzle_publisher_activity_source_up'), 0);
+  t.true(value('nozzle_publisher_activity_source_failures_total', 'reason="unreachable"') >= 3);
 });

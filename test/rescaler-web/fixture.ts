@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CONTENT_SECURITY_POLICY, REFRESH_SECONDS, renderWaitingPage } from '../../rescaler-web/page.js';
 import type { WakeStatus } from '../../rescaler-web/status.js';
+import { ACTIVATOR_HEADER } from '../../activator/responses.js';
 
 export const APP_TITLE = 'Shop';
 export const APP_HEADING = 'Welcome to the shop';
@@ -18,6 +19,11 @@ export interface Fixture {
   status: WakeStatus;
   /** While set, `/_nozzle/status` answers 500 (the activator unreachable or failing). */
   statusFails: boolean;
+  /**
+   * While set, the app itself serves every path, `/_nozzle/status` included
+   * (a 404 without the activator's header): the takeover is gone.
+   */
+  appServes: boolean;
   /** Times the waiting page was served, the status asked for, and the app served. */
   readonly counts: { page: number; status: number; app: number };
   /** When each status request arrived (ms since the epoch). */
@@ -43,12 +49,23 @@ export async function startFixture(initial: WakeStatus): Promise<Fixture> {
   const fixture: Omit<Fixture, 'origin' | 'close'> = {
     status: initial,
     statusFails: false,
+    appServes: false,
     counts: { page: 0, status: 0, app: 0 },
     statusTimes: [],
   };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (fixture.appServes) {
+      fixture.counts.app += 1;
+      if (path !== '/') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><title>${APP_TITLE}</title><h1>${APP_HEADING}</h1>`);
+      return;
+    }
     if (path === '/_nozzle/status') {
       fixture.counts.status += 1;
       fixture.statusTimes.push(Date.now());
@@ -56,6 +73,7 @@ export async function startFixture(initial: WakeStatus): Promise<Fixture> {
       res.writeHead(fixture.statusFails ? 500 : 200, {
         'content-type': 'application/json',
         'cache-control': 'no-store',
+        [ACTIVATOR_HEADER]: '1',
       });
       res.end(body);
       return;

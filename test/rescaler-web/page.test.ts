@@ -113,6 +113,17 @@ test('ends on the app’s page, same URL, once the status turns ready', async (t
   sameOrigin(t, requests, f.origin);
 });
 
+test('ends on the app when the app itself answers the status poll (the takeover is already gone)', async (t) => {
+  const f = await fixture(t, waking);
+  const { page } = await openPage(t);
+  await page.goto(`${f.origin}/`);
+  t.is(await page.title(), 'Waking up shop.preview.example.com');
+  f.appServes = true; // the next poll reaches the app: a 404 without the activator's header
+  await page.getByRole('heading', { name: APP_HEADING }).waitFor();
+  t.is(await page.title(), APP_TITLE);
+  t.is(page.url(), `${f.origin}/`);
+});
+
 test('a failed wake says what went wrong and what to do', async (t) => {
   const f = await fixture(t, { ...shopStatus, elapsedMs: 100_000 });
   const { page, problems } = await openPage(t);

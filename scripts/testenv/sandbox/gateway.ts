@@ -30,7 +30,6 @@ export async function startGateway(
   dir: string,
   apiserver: { url: string; token: string; caFile: string },
   config: KubeConfig,
-  options: { allowExternalNameServices: boolean },
 ): Promise<Gateway> {
   await applyDirectory(config, binaries.gatewayApiCrds);
   const kube = (provider: string): string[] => [
@@ -53,7 +52,8 @@ export async function startGateway(
       '--metrics.prometheus.addRoutersLabels=true',
       '--metrics.prometheus.addServicesLabels=true',
       ...kube('kubernetesingress'),
-      `--providers.kubernetesingress.allowExternalNameServices=${options.allowExternalNameServices}`,
+      // Traefik's default, said out loud: Nozzle's takeover needs no ExternalName backend.
+      '--providers.kubernetesingress.allowExternalNameServices=false',
       ...kube('kubernetesgateway'),
       `--providers.kubernetesgateway.statusAddress.ip=${NODE_IP}`,
       '--log.level=INFO',

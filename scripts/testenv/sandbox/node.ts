@@ -33,6 +33,8 @@ export interface NodeReady {
   readonly caFile: string;
   readonly dialer: string;
   readonly gateway: string;
+  /** Prometheus's process, for Sandbox.stopPrometheus (an outage of the traffic source). */
+  readonly prometheusPid: number;
 }
 
 const [dir, binariesFile, sandbox] = process.argv.slice(2);
@@ -127,7 +129,6 @@ async function main(): Promise<void> {
       dir as string,
       { url: apiserver.url, token: apiserver.adminToken, caFile: certs.caCert },
       config,
-      { allowExternalNameServices: true },
     ),
     startPrometheus(binaries.prometheus, dir as string, config),
     startKeda(binaries, dir as string, admin, config, certs, progress),
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
     caFile: certs.caCert,
     dialer: dialerPath,
     gateway: gateway.gateway,
+    prometheusPid: prometheus.pid ?? 0,
   };
   writeFileSync(join(dir as string, 'ready.json'), JSON.stringify(ready));
   progress('the node is ready');

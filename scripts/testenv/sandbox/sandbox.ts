@@ -15,7 +15,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { httpGet, type HttpAnswer } from '../servers/http.js';
+import { httpGet, probe, type HttpAnswer } from '../servers/http.js';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,7 @@ export class Sandbox {
     readonly urls: { apiserver: string; gateway: string; prometheus: string },
     private readonly node: ManagedProcess,
     private readonly servers: Server[],
+    private readonly prometheusPid: number,
   ) {}
 
   static async start(options: { progress?: (line: string) => void } = {}): Promise<Sandbox> {
@@ -127,6 +128,7 @@ export class Sandbox {
         urls,
         node,
         servers,
+        ready.prometheusPid,
       );
     } catch (err) {
       for (const s of servers) s.close();
@@ -158,6 +160,25 @@ export class Sandbox {
   /** An HTTP GET to `url` as a pod would send it (cluster names resolve), e.g. http://10.96.3.4/ or http://web.app.svc/. */
   get(url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
     return sandboxGet(this.dialerPath, url, headers);
+  }
+
+  /**
+   * Stops Prometheus (SIGTERM), as an outage of the traffic source would:
+   * its Service stays, connections to it are refused. Resolves once it no
+   * longer answers. Not restarted: for the end of a test.
+   */
+  async stopPrometheus(): Promise<void> {
+    if (isAlive(this.prometheusPid)) process.kill(this.prometheusPid, 'SIGTERM');
+    const deadline = Date.now() + 30_000;
+    while (
+      await probe(`${this.urls.prometheus}/-/ready`).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      if (Date.now() > deadline) throw new Error('Prometheus still answers 30 s after SIGTERM');
+      await sleep(200);
+    }
   }
 
   async stop(options: { keepLogs: boolean }): Promise<void> {

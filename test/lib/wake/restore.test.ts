@@ -1,11 +1,11 @@
 /**
  * lib/wake/restore.ts, which the worker's wake and the activator share:
  * restoring is idempotent and safe to race (several activator replicas, a
- * worker wake at the same time): every workload and Ingress is restored by
+ * worker wake at the same time): every workload is restored by
  * exactly one caller, and the others see it done.
  */
 import test from 'ava';
-import { restoreIngresses, restoreWorkloads, stampWokeAt } from '../../../lib/wake/restore.js';
+import { restoreWorkloads, stampWokeAt } from '../../../lib/wake/restore.js';
 import { RestoreError } from '../../../lib/wake/restore-error.js';
 import { optIn } from '../../../lib/kube/opt-in.js';
 import { sleepWorkload } from '../../../lib/sleep/sleep.js';
@@ -44,21 +44,11 @@ test('concurrent restores: each object restored exactly once, by one of the call
       .sort(),
     ['Deployment/api=2', 'Deployment/web=3', 'StatefulSet/db=1'],
   );
-  const ingresses = await Promise.all([1, 2, 3].map(() => restoreIngresses(kube, namespace)));
-  t.deepEqual(ingresses.flat().sort(), ['db-admin', 'shop']);
   t.deepEqual(await restoreWorkloads(kube, namespace), [], 'already restored: skipped');
-  t.deepEqual(await restoreIngresses(kube, namespace), []);
 
   const after = await snapshot(kube, namespace);
   t.deepEqual(after.deployments.web?.spec, before.deployments.web?.spec);
   t.deepEqual(after.statefulSets.db?.metadata?.annotations, before.statefulSets.db?.metadata?.annotations);
-  t.deepEqual(after.ingresses.shop?.spec, before.ingresses.shop?.spec);
-  t.deepEqual(
-    after.ingresses.shop?.metadata?.labels,
-    before.ingresses.shop?.metadata?.labels,
-    'managed label removed',
-  );
-  t.deepEqual(after.ingresses.shop?.metadata?.annotations, before.ingresses.shop?.metadata?.annotations);
 });
 
 test('stampWokeAt writes RFC 3339; a corrupt backup fails with RestoreError, the rest is still restored', async (t) => {

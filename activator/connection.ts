@@ -1,0 +1,229 @@
+/**
+ * One connection on a takeover port, from accept to splice (design v2,
+ * "Wake"), its target known from the port alone:
+ *
+ *   ready already?           -> splice at once (no sniff, no wake)
+ *   sniff: closed-silent     -> nothing (a TCP health check: no wake)
+ *          http1             -> read the head, then
+ *              /_nozzle/...  -> page server (status of this namespace)
+ *              health check  -> 200, no wake
+ *              browser GET   -> page server (waiting page, wake)
+ *              else          -> hold
+ *          tls, http2, other, silent -> hold
+ *   hold: slot (per namespace) -> wake -> ready endpoint (readiness timeout)
+ *         -> connect (round robin) -> splice with every byte read so far
+ *
+ * HTTP is never re-serialized: the client's bytes go to the pod as they
+ * came, and once spliced nothing is parsed. The activator answers HTTP
+ * itself only to refuse (400/408/431, 503 over the hold limit, 504 past the
+ * readiness timeout, 502); any other protocol is closed instead.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from '../lib/log.js';
+import type { PortTarget } from '../lib/takeover/port-assignment.js';
+import { Dialer } from './dial.js';
+import type { EndpointIndex, ReadyEndpoint } from './endpoint-index.js';
+import { HeldBytes } from './held-bytes.js';
+import type { HoldSlots } from './holds.js';
+import { answer } from './http-answer.js';
+import { decideHttp } from './http-decision.js';
+import type { ActivatorMetrics, ConnectionClass } from './metrics.js';
+import type { PageServer } from './page-server.js';
+import { readRequestHead, type HeadResult } from './request-head.js';
+import { sniff } from './sniff.js';
+import { splice } from './splice.js';
+import type { DataPathWake, Wakes } from './waker.js';
+
+export interface ConnectionSettings {
+  readonly silentDelayMs: number;
+  readonly headerTimeoutMs: number;
+  readonly readinessTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly spliceIdleTimeoutMs: number;
+  readonly retryAfterSeconds: number;
+  readonly ignoredAgents: readonly RegExp[];
+}
+
+export interface ConnectionDeps {
+  readonly index: Pick<EndpointIndex, 'ready' | 'whenReady' | 'hasOwnReady' | 'takenOver'>;
+  readonly wakes: Wakes;
+  readonly holds: HoldSlots;
+  readonly pages: Pick<PageServer, 'serve'>;
+  readonly metrics: ActivatorMetrics;
+  readonly log: Logger;
+  readonly settings: ConnectionSettings;
+}
+
+/** Why a hold ended without a ready endpoint. */
+type HoldEnd = 'gone' | 'timeout' | 'wake-failed';
+
+const REFUSALS = { malformed: 400, timeout: 408, 'too-large': 431 } as const;
+
+const ignore = (): void => undefined;
+
+export class ConnectionPipeline {
+  private readonly dialer: Dialer;
+
+  constructor(private readonly deps: ConnectionDeps) {
+    this.dialer = new Dialer(deps.settings.connectTimeoutMs);
+  }
+
+  /** Handles `socket` to its end; never rejects. */
+  async handle(socket: Socket, target: PortTarget): Promise<void> {
+    socket.on('error', ignore);
+    const { index, metrics, settings } = this.deps;
+    const ready = index.ready(target);
+    if (ready.length > 0) return this.forward(socket, target, 'ready', ready, Buffer.alloc(0), false);
+    const sniffed = await sniff(socket, { silentDelayMs: settings.silentDelayMs });
+    if (sniffed.kind === 'closed-silent') {
+      metrics.connection('closed-silent', 'closed-silent');
+      return void socket.destroy();
+    }
+    if (sniffed.kind !== 'http1') return this.hold(socket, target, sniffed.kind, sniffed.bytes, false);
+    const read = await readRequestHead(socket, sniffed.bytes, { timeoutMs: settings.headerTimeoutMs });
+    if (!read.ok) return this.refuse(socket, read);
+    switch (decideHttp(read.head, settings.ignoredAgents)) {
+      case 'page':
+      case 'browser':
+        metrics.connection('http1', 'page');
+        return this.deps.pages.serve(socket, read.bytes, target);
+      case 'ignored':
+        metrics.connection('http1', 'ignored');
+        return answer(socket, 200, 'ok\n');
+      case 'hold':
+        return this.hold(socket, target, 'http1', read.bytes, true);
+    }
+  }
+
+  private refuse(socket: Socket, read: Extract<HeadResult, { ok: false }>): void {
+    if (read.problem === 'closed') {
+      this.deps.metrics.connection('http1', 'client-gone');
+      return void socket.destroy();
+    }
+    this.deps.metrics.connection('http1', 'bad-request');
+    answer(socket, REFUSALS[read.problem], { error: 'bad_request', message: read.reason });
+  }
+
+  /** Waits, in a bounded slot, for a ready endpoint of the target, then splices. */
+  private async hold(
+    socket: Socket,
+    target: PortTarget,
+    kind: ConnectionClass,
+    head: Buffer,
+    http: boolean,
+  ): Promise<void> {
+    const { holds, metrics, settings } = this.deps;
+    const slot = holds.tryAcquire(target.namespace);
+    if (!slot) {
+      metrics.connection(kind, 'hold-limit');
+      if (!http) return void socket.destroy();
+      return answer(
+        socket,
+        503,
+        {
+          error: 'hold_limit',
+          message: `too many connections are waiting for namespace ${target.namespace} to wake; retry later`,
+        },
+        { 'retry-after': String(settings.retryAfterSeconds) },
+      );
+    }
+    const held = new HeldBytes(socket, head, http);
+    let outcome: ReadyEndpoint[] | HoldEnd;
+    try {
+      outcome = await this.waitReady(target, held.signal);
+    } finally {
+      slot.release();
+    }
+    const bytes = held.release();
+    if (Array.isArray(outcome)) return this.forward(socket, target, kind, outcome, bytes, true);
+    if (outcome === 'gone') {
+      metrics.connection(kind, 'client-gone');
+      return void socket.destroy();
+    }
+    metrics.connection(kind, outcome);
+    if (!http) return void socket.destroy();
+    if (outcome === 'timeout') return answer(socket, 504, this.notReady(target));
+    const wake = this.deps.wakes.get(target.namespace);
+    answer(socket, 502, {
+      error: 'wake_failed',
+      namespace: target.namespace,
+      message: wake?.failure?.message ?? `namespace ${target.namespace} could not be woken`,
+    });
+  }
+
+  /** The target's ready endpoints, or why there are none: the client left, the timeout, the wake failed. */
+  private async waitReady(target: PortTarget, gone: AbortSignal): Promise<ReadyEndpoint[] | HoldEnd> {
+    const { index, wakes, settings } = this.deps;
+    let wake: DataPathWake;
+    try {
+      wake = wakes.wake(target.namespace, { retryFailed: true });
+    } catch {
+      return 'wake-failed'; // the coordinator is closed: shutting down
+    }
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(new Error('readiness timeout')), settings.readinessTimeoutMs);
+    const onGone = (): void => stop.abort(gone.reason);
+    gone.addEventListener('abort', onGone, { once: true });
+    if (gone.aborted) onGone();
+    const ready = index.whenReady(target, stop.signal);
+    ready.catch(ignore); // rejected by the abort below when the wake failed first
+    const failed = wake.done.then(
+      () => (wake.state === 'failed' ? ('wake-failed' as const) : new Promise<never>(ignore)),
+      () => 'wake-failed' as const,
+    );
+    try {
+      return await Promise.race([ready, failed]);
+    } catch {
+      return gone.aborted ? 'gone' : 'timeout';
+    } finally {
+      clearTimeout(timer);
+      gone.removeEventListener('abort', onGone);
+      stop.abort();
+    }
+  }
+
+  /** The 504's body: what in the target's namespace has no ready endpoint of its own. */
+  private notReady(target: PortTarget): object {
+    const { index, settings } = this.deps;
+    const services = index
+      .takenOver(target.namespace)
+      .filter((s) => !index.hasOwnReady(s.namespace, s.service))
+      .map((s) => s.service);
+    if (!services.includes(target.service)) services.unshift(target.service);
+    return {
+      error: 'readiness_timeout',
+      namespace: target.namespace,
+      message: `Service ${target.namespace}/${target.service} (port ${target.servicePort}) had no ready endpoint within ${settings.readinessTimeoutMs / 1000} s; not ready in ${target.namespace}: ${services.join(', ')}`,
+      notReady: services,
+    };
+  }
+
+  private async forward(
+    socket: Socket,
+    target: PortTarget,
+    kind: ConnectionClass,
+    endpoints: readonly ReadyEndpoint[],
+    head: Buffer,
+    held: boolean,
+  ): Promise<void> {
+    const { metrics, settings } = this.deps;
+    const readyAt = performance.now();
+    const key = `${target.namespace}/${target.service}/${target.servicePort}`;
+    const upstream = await this.dialer.connect(key, endpoints);
+    if (!upstream) {
+      metrics.connection(kind, 'upstream-error');
+      this.deps.log.warn(
+        { target: key, endpoints: endpoints.map((e) => e.address) },
+        'no ready pod accepted',
+      );
+      if (kind !== 'http1') return void socket.destroy();
+      return answer(socket, 502, {
+        error: 'upstream_error',
+        message: `no ready pod of ${key} accepted the connection`,
+      });
+    }
+    if (held) metrics.readyToForward.observe((performance.now() - readyAt) / 1000);
+    metrics.connection(kind, 'spliced');
+    await splice(socket, upstream, { head, idleTimeoutMs: settings.spliceIdleTimeoutMs });
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * What the data path needs of the wakes (wake-coordinator.ts), typed
+ * structurally so that it depends on no implementation: start or join the
+ * namespace's wake, and read its state for /_nozzle/status.
+ */
+import type { WorkloadProgress } from '../rescaler-web/status.js';
+
+export interface DataPathWake {
+  readonly state: 'waking' | 'ready' | 'failed';
+  /** Settles when the wake is over, ready or failed. */
+  readonly done: Promise<void>;
+  readonly startedAt?: Date;
+  readonly elapsedMs?: number;
+  readonly failure?: { readonly message: string };
+  progress?(): readonly WorkloadProgress[];
+}
+
+export interface Wakes {
+  /** The namespace's wake: the one in progress, or a new one (a failed one again only when `retryFailed`). */
+  wake(namespace: string, options: { retryFailed: boolean }): DataPathWake;
+  get(namespace: string): DataPathWake | undefined;
+}

@@ -1,0 +1,219 @@
+/**
+ * The convergence leader against the real apiserver (no controllers: the
+ * test writes pods' statuses and the controller's slices): one leader of two,
+ * slices re-pointed when the activator pods change IP, a hand-scaled
+ * workload adopted only after the settle time, a 0.1 namespace upgraded with
+ * its Ingress restored exactly, a stale port Lease released.
+ */
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Convergence, type ConvergenceOptions } from '../../../activator/convergence/convergence.js';
+import { ROUTE_SERVICE, annotations, labels } from '../../../lib/names.js';
+import { portLease } from '../../../lib/takeover/port-assignment.js';
+import { takeoverSlices } from '../../../lib/takeover/takeover.js';
+import { serializeBackends } from '../../../lib/backends.js';
+import { mergePatch } from '../../../lib/kube/patch.js';
+import { adminKube } from '../../support/env.js';
+import { eventually } from '../../support/eventually.js';
+import { createShop, snapshot } from '../../support/shop.js';
+import { NamespaceIndex, asleepWithTakeover, controllerSlice, quiet, runActivatorPod } from './fixtures.js';
+
+const kube = adminKube();
+const fast = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 200 };
+
+function converge(
+  options: Partial<ConvergenceOptions> & Pick<ConvergenceOptions, 'systemNamespace' | 'index'>,
+) {
+  return new Convergence({
+    kube,
+    log: quiet,
+    timing: fast,
+    settleMs: 60_000,
+    resyncMs: 60_000,
+    ...options,
+  }).start();
+}
+
+const endpointsOf = async (namespace: string) =>
+  (await takeoverSlices(kube, namespace)).map((s) =>
+    (s.endpoints ?? []).map((e) => e.addresses[0]).join(','),
+  );
+
+test('one leader of two re-points every takeover slice when the activator pods change IP; the other takes over on stop', async (t) => {
+  const { namespace, system } = await asleepWithTakeover(kube, 'conv-pods', { web: 1, api: 1 });
+  const index = new NamespaceIndex(kube, namespace);
+  t.teardown(() => index.stop());
+  await runActivatorPod(kube, system, 'activator-a', '10.244.5.1');
+  const a = converge({ systemNamespace: system, index, namespace, identity: 'a' });
+  await eventually('a leads', () => a.isLeader);
+  const b = converge({ systemNamespace: system, index, namespace, identity: 'b' });
+  t.teardown(() => Promise.all([a.stop(), b.stop()]));
+  await eventually(
+    'slices point at activator-a',
+    async () => (await endpointsOf(namespace)).join() === '10.244.5.1,10.244.5.1',
+  );
+  await sleep(600);
+  t.false(b.isLeader, 'only one leader');
+
+  // A rollout: a new pod with a new IP, the old one gone.
+  await runActivatorPod(kube, system, 'activator-b', '10.244.5.2');
+  await kube.core.deleteNamespacedPod({ namespace: system, name: 'activator-a', gracePeriodSeconds: 0 });
+  await eventually(
+    'slices point at activator-b',
+    async () => (await endpointsOf(namespace)).join() === '10.244.5.2,10.244.5.2',
+  );
+  const slice = (await takeoverSlices(kube, namespace))[0]!;
+  t.is(slice.endpoints?.[0]?.targetRef?.name, 'activator-b');
+
+  await a.stop();
+  const released = await kube.coordination.readNamespacedLease({
+    namespace: system,
+    name: 'nozzle-activator-leader',
+  });
+  t.not(released.spec?.holderIdentity, 'a', 'released on stop');
+  await eventually('b leads', () => b.isLeader, { timeout: 5_000 });
+});
+
+test('scaled by hand: woke-at, backup cleared, takeover removed after the settle time and not before', async (t) => {
+  const { namespace, system } = await asleepWithTakeover(
+    kube,
+    'conv-hand',
+    { web: 3, api: 2 },
+    { ensuredAt: new Date() },
+  );
+  const index = new NamespaceIndex(kube, namespace);
+  t.teardown(() => index.stop());
+  const leader = converge({ systemNamespace: system, index, namespace, identity: 'l', settleMs: 3_000 });
+  t.teardown(() => leader.stop());
+  await eventually('leads', () => leader.isLeader);
+
+  // kubectl scale deployment web --replicas=1; its pods become Ready.
+  await kube.apps.patchNamespacedDeployment(
+    { namespace, name: 'web', body: { spec: { replicas: 1 } } },
+    mergePatch,
+  );
+  await controllerSlice(kube, namespace, 'web');
+  await sleep(1_000);
+  t.deepEqual(
+    (await takeoverSlices(kube, namespace)).map((s) => s.metadata?.name).sort(),
+    ['api-nozzle-ipv4', 'web-nozzle-ipv4'],
+    'younger than the settle time: a sleep may be in progress, nothing undone',
+  );
+  const early = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
+  t.is(early.metadata?.annotations?.[annotations.replicas], '3');
+
+  await eventually(
+    'web adopted',
+    async () =>
+      (await takeoverSlices(kube, namespace)).map((s) => s.metadata?.name).join() === 'api-nozzle-ipv4',
+  );
+  const web = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
+  t.is(web.spec?.replicas, 1, 'the count the person chose is kept');
+  t.is(web.metadata?.annotations?.[annotations.replicas], undefined, 'backup cleared');
+  const api = await kube.apps.readNamespacedDeployment({ namespace, name: 'api' });
+  t.is(api.metadata?.annotations?.[annotations.replicas], '2', 'api still sleeps, with its backup');
+  const ns = await kube.core.readNamespace({ name: namespace });
+  t.truthy(ns.metadata?.annotations?.[annotations.wokeAt]);
+  await eventually('the Event', async () =>
+    (await kube.events.listNamespacedEvent({ namespace })).items.some((e) =>
+      /scaled up outside Nozzle/.test(e.note ?? ''),
+    ),
+  );
+});
+
+test('0.1 upgrade: workloads restored, Ingresses restored exactly, route Service deleted; stale port Lease released', async (t) => {
+  const { namespace } = await createShop(kube, 'conv-v01');
+  const system = (await createShop(kube, 'conv-v01-sys')).namespace;
+  const before = await snapshot(kube, namespace);
+  // What 0.1 left: workloads at 0 with the backup, every path of `shop` to the route Service.
+  for (const [name, replicas] of [
+    ['web', 3],
+    ['api', 2],
+  ] as const) {
+    await kube.apps.patchNamespacedDeployment(
+      {
+        namespace,
+        name,
+        body: {
+          metadata: { annotations: { [annotations.replicas]: String(replicas) } },
+          spec: { replicas: 0 },
+        },
+      },
+      mergePatch,
+    );
+  }
+  const shop = before.ingresses.shop!;
+  const records = (shop.spec?.rules ?? []).flatMap((rule) =>
+    (rule.http?.paths ?? []).map((p) => ({
+      host: rule.host ?? '',
+      path: p.path ?? '',
+      pathType: p.pathType,
+      backend: p.backend,
+    })),
+  );
+  await kube.networking.patchNamespacedIngress(
+    {
+      namespace,
+      name: 'shop',
+      body: {
+        metadata: {
+          annotations: { [annotations.backends]: serializeBackends(records) },
+          labels: { [labels.managed]: 'true' },
+        },
+        spec: {
+          rules: shop.spec!.rules!.map((rule) => ({
+            ...rule,
+            http: {
+              paths: rule.http!.paths.map((p) => ({
+                ...p,
+                backend: { service: { name: ROUTE_SERVICE, port: { number: 80 } } },
+              })),
+            },
+          })),
+        },
+      },
+    },
+    mergePatch,
+  );
+  await kube.core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name: ROUTE_SERVICE, labels: { [labels.managed]: 'true' } },
+      spec: { type: 'ExternalName', externalName: 'nozzle-activator.nozzle-system.svc.cluster.local' },
+    },
+  });
+  // A port Lease of a Service that is gone.
+  const stale = portLease({ namespace, service: 'gone', servicePort: 'http' }, 'uid-gone', 29_999);
+  await kube.coordination.createNamespacedLease({ namespace: system, body: stale });
+
+  const index = new NamespaceIndex(kube, namespace);
+  t.teardown(() => index.stop());
+  const leader = converge({ systemNamespace: system, index, namespace, identity: 'u' });
+  t.teardown(() => leader.stop());
+  await eventually('upgraded', async () => {
+    const list = await kube.core.listNamespacedService({ namespace });
+    return !list.items.some((s) => s.metadata?.name === ROUTE_SERVICE);
+  });
+  await leader.idle();
+  const after = await snapshot(kube, namespace);
+  t.is(
+    JSON.stringify(after.ingresses.shop?.spec),
+    JSON.stringify(before.ingresses.shop?.spec),
+    'byte for byte',
+  );
+  t.deepEqual(after.ingresses.shop?.metadata?.labels, before.ingresses.shop?.metadata?.labels);
+  t.deepEqual(after.ingresses.shop?.metadata?.annotations, before.ingresses.shop?.metadata?.annotations);
+  t.is(after.deployments.web?.spec?.replicas, 3);
+  t.is(after.deployments.api?.spec?.replicas, 2);
+  t.is(after.deployments.web?.metadata?.annotations?.[annotations.replicas], undefined);
+  const leases = await kube.coordination.listNamespacedLease({ namespace: system });
+  t.false(
+    leases.items.some((l) => l.metadata?.name === 'nozzle-port-29999'),
+    'stale port Lease released',
+  );
+  await eventually('the upgrade Event', async () =>
+    (await kube.events.listNamespacedEvent({ namespace })).items.some((e) =>
+      /Nozzle 0\.1 sleep/.test(e.note ?? ''),
+    ),
+  );
+});

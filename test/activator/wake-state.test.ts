@@ -1,0 +1,157 @@
+/**
+ * The wake's state machine with a fake index and fake API steps, no servers:
+ * the order of the steps, takeover removed per Service only once it is ready
+ * on its own, the second restore after a racing sleep, retries, the timeout,
+ * and the Event only from the replica that restored something.
+ */
+import test from 'ava';
+import { Registry } from 'prom-client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createActivatorMetrics } from '../../activator/metrics.js';
+import { Wake, type WakeIndex, type WakeSteps } from '../../activator/wake.js';
+import type { RestoredWorkload } from '../../lib/wake/restore.js';
+import { quiet } from './convergence/fixtures.js';
+
+class FakeIndex implements WakeIndex {
+  readonly ready = new Set<string>();
+  readonly taken = new Set<string>();
+  private readonly listeners = new Set<(ns: string) => void>();
+  hasOwnReady = (_ns: string, service: string): boolean => this.ready.has(service);
+  takenOver = (namespace: string) => [...this.taken].map((service) => ({ namespace, service }));
+  onChange(listener: (ns: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  get subscribed(): number {
+    return this.listeners.size;
+  }
+  change(apply: () => void, namespace = 'ns'): void {
+    apply();
+    for (const listener of this.listeners) listener(namespace);
+  }
+}
+
+class FakeSteps implements WakeSteps {
+  readonly calls: string[] = [];
+  restores: RestoredWorkload[][] = [[{ kind: 'Deployment', name: 'web', replicas: 2 }]];
+  failRemoveOnce = false;
+  constructor(private readonly index: FakeIndex) {}
+  stampWokeAt = (): Promise<void> => Promise.resolve(void this.calls.push('stamp'));
+  restoreWorkloads = (): Promise<RestoredWorkload[]> => {
+    this.calls.push('restore');
+    return Promise.resolve(this.restores.shift() ?? []);
+  };
+  removeTakeover = (_ns: string, service: string): Promise<string[]> => {
+    if (this.failRemoveOnce) {
+      this.failRemoveOnce = false;
+      return Promise.reject(new Error('etcd hiccup'));
+    }
+    this.calls.push(`remove ${service}`);
+    this.index.change(() => this.index.taken.delete(service));
+    return Promise.resolve([`${service}-nozzle-ipv4`]);
+  };
+  recordWoke = (_ns: string, note: string): Promise<void> =>
+    Promise.resolve(void this.calls.push(`event ${note}`));
+}
+
+function wake(index: FakeIndex, steps: FakeSteps, readinessTimeoutMs = 5_000): Wake {
+  return new Wake('ns', {
+    index,
+    steps,
+    progress: () => ({ workloads: () => [], stop: () => Promise.resolve() }),
+    log: quiet,
+    metrics: createActivatorMetrics(new Registry()),
+    readinessTimeoutMs,
+    retryMs: 5,
+  });
+}
+
+test('stamp, restore, then each Service released the moment it is ready on its own; Event last', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web').add('api');
+  const steps = new FakeSteps(index);
+  const w = wake(index, steps);
+  await sleep(20);
+  t.deepEqual(steps.calls, ['stamp', 'restore'], 'nothing removed while no Service is ready');
+  index.change(() => index.ready.add('api'));
+  await sleep(20);
+  t.deepEqual(steps.calls.slice(2), ['remove api']);
+  t.is(w.state, 'waking');
+  index.change(() => index.ready.add('web'));
+  await w.done;
+  t.is(w.state, 'ready');
+  t.deepEqual(steps.calls.slice(3), [
+    'remove web',
+    'restore',
+    'event Woke: 1 workload ready in ' + (w.readyAfterMs! / 1000).toFixed(1) + 's',
+  ]);
+  t.is(index.subscribed, 0, 'unsubscribed from the index');
+});
+
+test('a sleep that raced the wake (restored again at the end) makes it wait again', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web');
+  const steps = new FakeSteps(index);
+  const restore = steps.restoreWorkloads;
+  steps.restoreWorkloads = async () => {
+    if (steps.calls.filter((c) => c === 'restore').length === 1) {
+      // The racing sleep scaled web to 0 and re-ensured its takeover: its pods are gone.
+      index.change(() => {
+        index.ready.delete('web');
+        index.taken.add('web');
+      });
+      await restore();
+      return [{ kind: 'Deployment', name: 'web', replicas: 2 }];
+    }
+    return restore();
+  };
+  const w = wake(index, steps);
+  index.change(() => index.ready.add('web'));
+  await sleep(30);
+  t.is(w.state, 'waking', 'waits for web to be ready again');
+  index.change(() => index.ready.add('web'));
+  await w.done;
+  t.is(w.state, 'ready');
+  t.deepEqual(
+    steps.calls.filter((c) => !c.startsWith('event')),
+    ['stamp', 'restore', 'remove web', 'restore', 'remove web', 'restore'],
+  );
+  t.is(w.restored, 2);
+});
+
+test('no Event from a replica that restored nothing; a transient failure is retried', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web');
+  index.ready.add('web');
+  const steps = new FakeSteps(index);
+  steps.restores = [];
+  steps.failRemoveOnce = true;
+  const w = wake(index, steps);
+  await w.done;
+  t.is(w.state, 'ready');
+  t.deepEqual(steps.calls, ['stamp', 'restore', 'remove web', 'restore']);
+});
+
+test('timeout: failed, naming the Services without ready endpoints; nothing removed', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web').add('api');
+  index.ready.add('api');
+  const steps = new FakeSteps(index);
+  steps.removeTakeover = async () => new Promise<string[]>(() => undefined); // api's removal hangs
+  const w = wake(index, steps, 100);
+  await w.done;
+  t.is(w.state, 'failed');
+  t.is(w.failure?.reason, 'timeout');
+  t.deepEqual(w.failure?.notReady.services, ['web']);
+  t.regex(w.failure?.message ?? '', /ns was not ready after 0s: Service web has no ready endpoint/);
+});
+
+test('close ends a wake that waits', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web');
+  const w = wake(index, new FakeSteps(index));
+  await sleep(10);
+  await w.close();
+  t.is(index.subscribed, 0);
+  t.not(w.state, 'ready');
+});
