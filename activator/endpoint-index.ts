@@ -14,7 +14,7 @@ import { labels } from '../lib/names.js';
 import { servicePortKey, type PortTarget } from '../lib/takeover/port-assignment.js';
 import { isTakeoverSlice } from '../lib/takeover/takeover-slice.js';
 import { allSynced, type Feed, type FeedMaker } from './feed.js';
-import { ListWatch, type ListWatchHandlers } from './list-watch.js';
+import { ListWatch, type ListWatchHandlers } from '../lib/kube/list-watch.js';
 import { readyEndpoints, type ReadyEndpoint } from './ready-endpoints.js';
 
 export type { ReadyEndpoint };

@@ -17,7 +17,7 @@ import {
   type PortTarget,
 } from '../lib/takeover/port-assignment.js';
 import { allSynced, type Feed, type FeedMaker } from './feed.js';
-import { ListWatch, type ListWatchHandlers } from './list-watch.js';
+import { ListWatch, type ListWatchHandlers } from '../lib/kube/list-watch.js';
 import type { ActivatorMetrics } from './metrics.js';
 import type { PortListeners } from './port-listeners.js';
 

@@ -9,7 +9,7 @@ import type { Kube } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
 import { annotations } from '../lib/names.js';
 import type { WorkloadProgress } from '../rescaler-web/status.js';
-import { ListWatch, type ListWatchHandlers } from './list-watch.js';
+import { ListWatch, type ListWatchHandlers } from '../lib/kube/list-watch.js';
 
 type Workload = V1Deployment | V1StatefulSet;
 

@@ -24,7 +24,7 @@ import { ACTIVATOR_POD_SELECTOR, readyActivatorPods } from '../../lib/takeover/a
 import type { ActivatorPod } from '../../lib/takeover/takeover-slice.js';
 import { labels } from '../../lib/names.js';
 import { recordWokeEvent } from '../../lib/wake/event.js';
-import { ListWatch } from '../list-watch.js';
+import { ListWatch } from '../../lib/kube/list-watch.js';
 import { LeaderElection, type LeaderTiming } from './leader-election.js';
 import { upgradeAllV01 } from './upgrade-v01.js';
 import { adoptWake, adoptedNote, settlesInMs } from './woken-elsewhere.js';

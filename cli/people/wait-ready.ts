@@ -10,7 +10,7 @@ import { formatDuration } from '../../lib/duration.js';
 import type { Kube } from '../../lib/kube/client.js';
 import { createLogger } from '../../lib/log.js';
 import { exclusionOf } from '../../lib/sleep/exclusion.js';
-import { ListWatch } from '../../activator/list-watch.js';
+import { ListWatch } from '../../lib/kube/list-watch.js';
 import { PersonError } from './errors.js';
 
 type Workload = V1Deployment | V1StatefulSet;

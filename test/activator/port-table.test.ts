@@ -4,7 +4,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { PortTable, portTargets } from '../../activator/port-table.js';
 import { createActivatorMetrics } from '../../activator/metrics.js';
-import type { ListWatchHandlers } from '../../activator/list-watch.js';
+import type { ListWatchHandlers } from '../../lib/kube/list-watch.js';
 import { portLease, type PortTarget } from '../../lib/takeover/port-assignment.js';
 import { metric, silentLog } from '../support/activator.js';
 

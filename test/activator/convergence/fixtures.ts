@@ -8,7 +8,7 @@
  */
 import type { V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { ListWatch } from '../../../activator/list-watch.js';
+import { ListWatch } from '../../../lib/kube/list-watch.js';
 import type { Kube } from '../../../lib/kube/client.js';
 import { statusOf } from '../../../lib/errors.js';
 import { annotations, labels } from '../../../lib/names.js';
