@@ -16,12 +16,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { sniff } from '../activator/sniff.js';
 import { splice } from '../activator/splice.js';
+import { load, machine } from './support/machine.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 100);
@@ -120,17 +119,6 @@ async function bulk(port: number): Promise<number> {
   return BULK_MIB / seconds;
 }
 
-/** From /proc/cpuinfo where there is one (os.cpus() can shorten it). */
-function cpuModel(): string {
-  try {
-    const line = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (line) return line[1]!.trim();
-  } catch {
-    // not Linux
-  }
-  return cpus()[0]?.model ?? 'unknown CPU';
-}
-
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   child.kill('SIGTERM');
@@ -138,7 +126,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const loadBefore = loadavg()[0]!;
+  const loadBefore = load();
   const echo = await start('echo');
   const proxy = await start('splice', String(echo.port));
   const rows: string[] = [];
@@ -167,9 +155,8 @@ async function main(): Promise<void> {
     await stop(echo.child);
   }
   console.log(
-    `Machine: ${availableParallelism()} × ${cpuModel()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}, ` +
-      `Node ${process.version}; ${DURATION_S} s per round-trip run, loopback; ` +
-      `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after.\n`,
+    `Machine: ${machine()}; ${DURATION_S} s per round-trip run, loopback; ` +
+      `load average ${loadBefore} before, ${load()} after.\n`,
   );
   console.log('| path | connections | round trips/s (1 KiB) | p50 ms | p99 ms |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
