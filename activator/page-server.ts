@@ -52,7 +52,7 @@ export class PageServer {
     const { index, wakes, readinessTimeoutMs } = this.deps;
     const { namespace, service } = target;
     const ready = index.hasOwnReady(namespace, service);
-    const host = req.headers.host ?? `${service}.${namespace}`;
+    const host = hostName(req.headers.host) || `${service}.${namespace}`;
     const path = new URL(req.url ?? '/', 'http://activator').pathname;
     if (!path.startsWith(ACTIVATOR_PREFIX)) {
       // A browser navigation (connection.ts sends nothing else here).
@@ -68,4 +68,11 @@ export class PageServer {
     const wake = ready ? wakes.get(namespace) : wakes.wake(namespace, { retryFailed: false });
     sendJson(res, 200, wakeStatus({ namespace, host, wake, ready, timeoutMs: readinessTimeoutMs }));
   }
+}
+
+/** The Host header without its port, lower-cased: what the page names (it routes nothing). */
+export function hostName(header: string | undefined): string {
+  const host = (header ?? '').trim().toLowerCase();
+  const port = /:\d*$/.exec(host);
+  return port && !host.endsWith(']') ? host.slice(0, port.index) : host;
 }

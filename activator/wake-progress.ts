@@ -16,8 +16,16 @@ type Workload = V1Deployment | V1StatefulSet;
 /** What a wake needs of its progress (tests give it fakes). */
 export interface Progress {
   workloads(): WorkloadProgress[];
+  /** Whether a workload is asleep (at 0 with its backup): a sleep raced the wake. */
+  sleeping?(): boolean;
+  /** Called on every workload change; returns the unsubscribe. */
+  onChange?(listener: () => void): () => void;
   stop(): Promise<void>;
 }
+
+/** Pure: at 0 replicas with Nozzle's backup, i.e. put to sleep. */
+export const isSleeping = (w: Workload): boolean =>
+  w.spec?.replicas === 0 && w.metadata?.annotations?.[annotations.replicas] !== undefined;
 
 /** Pure: desired is `nozzle.io/replicas` while the workload still sleeps, else spec.replicas; workloads at 0 are left out. */
 export function workloadProgress(
@@ -40,6 +48,7 @@ export class WorkloadWatch implements Progress {
   private readonly deployments = new Map<string, V1Deployment>();
   private readonly statefulSets = new Map<string, V1StatefulSet>();
   private readonly watches: ListWatch<Workload>[];
+  private readonly listeners = new Set<() => void>();
 
   constructor(options: { kube: Kube; config: KubeConfig; log: Logger; namespace: string }) {
     const { kube, config, log, namespace } = options;
@@ -49,14 +58,14 @@ export class WorkloadWatch implements Progress {
         log,
         path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
         list: () => kube.apps.listNamespacedDeployment({ namespace }),
-        handlers: handlers(this.deployments),
+        handlers: handlers(this.deployments, () => this.changed()),
       }),
       new ListWatch<V1StatefulSet>({
         config,
         log,
         path: `/apis/apps/v1/namespaces/${namespace}/statefulsets`,
         list: () => kube.apps.listNamespacedStatefulSet({ namespace }),
-        handlers: handlers(this.statefulSets),
+        handlers: handlers(this.statefulSets, () => this.changed()),
       }),
     ] as ListWatch<Workload>[];
     for (const watch of this.watches) watch.start();
@@ -66,19 +75,39 @@ export class WorkloadWatch implements Progress {
     return workloadProgress(this.deployments.values(), this.statefulSets.values());
   }
 
+  sleeping(): boolean {
+    return [...this.deployments.values(), ...this.statefulSets.values()].some(isSleeping);
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.watches.map((w) => w.stop()));
   }
 }
 
-function handlers<T extends Workload>(map: Map<string, T>): ListWatchHandlers<T> {
+function handlers<T extends Workload>(map: Map<string, T>, changed: () => void): ListWatchHandlers<T> {
   const name = (o: T): string => o.metadata?.name ?? '';
   return {
     replace: (items) => {
       map.clear();
       for (const item of items) map.set(name(item), item);
+      changed();
     },
-    upsert: (item) => void map.set(name(item), item),
-    remove: (item) => void map.delete(name(item)),
+    upsert: (item) => {
+      map.set(name(item), item);
+      changed();
+    },
+    remove: (item) => {
+      map.delete(name(item));
+      changed();
+    },
   };
 }

@@ -10,10 +10,13 @@
  * woke-at is stamped first so that a sleep decided before this wake and still
  * in the queue is seen as stale by the worker. A sleep whose worker read
  * woke-at just before the stamp may still scale a workload to 0 after the
- * first restore listed it; its last step re-ensures the takeover slices, so
- * the namespace is asleep again with a wake path, and the second restore,
- * once every takeover is gone, undoes it (the readiness timeout bounds the
- * loop).
+ * first restore listed it, and a person's `nozzle sleep` may land while
+ * connections are held; its last step re-ensures the takeover slices, so the
+ * namespace is asleep again with a wake path. The wake sees it on its
+ * workload watch and wakes it again (woke-at stamped anew, restore), since
+ * connections are still waiting; the restore once every takeover is gone
+ * catches what the watch has not shown yet (the readiness timeout bounds
+ * both).
  *
  * Readiness comes from the endpoint index (the one place that decides
  * "ready"), event-driven: the wake re-checks on every index change of its
@@ -133,7 +136,10 @@ export class Wake {
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  private readonly unwatch: () => void;
   private readonly watch: Progress;
+  /** A restore after a sleep raced the wake, while it runs. */
+  private rewaking = false;
   private readonly log: Logger;
   private workloadsDone = false;
   /** Resolves the current wait for every takeover of the namespace to be removed. */
@@ -149,6 +155,7 @@ export class Wake {
     this.unsubscribe = deps.index.onChange((ns) => {
       if (ns === namespace) this.check();
     });
+    this.unwatch = this.watch.onChange?.(() => this.onWorkloads()) ?? (() => undefined);
     this.timer = setTimeout(() => this.timeout(), deps.readinessTimeoutMs);
     this.done = this.run();
   }
@@ -191,6 +198,7 @@ export class Wake {
         restored.length > 0 ? 'restored workloads' : 'no workload left to restore; waiting for readiness',
       );
       this.workloadsDone = true;
+      this.onWorkloads();
       for (;;) {
         await new Promise<void>((resolve) => {
           if (this.state !== 'waking' || this.stop.signal.aborted) return resolve();
@@ -220,8 +228,33 @@ export class Wake {
     } finally {
       this.finish();
       this.unsubscribe();
+      this.unwatch();
       await this.watch.stop();
     }
+  }
+
+  /** A workload was put back to sleep while connections wait on this wake: wake it again. */
+  private onWorkloads(): void {
+    if (this.state !== 'waking' || !this.workloadsDone || this.rewaking) return;
+    if (!this.watch.sleeping?.()) return;
+    this.rewaking = true;
+    void (async () => {
+      try {
+        await this.retrying('stamp woke-at', () => this.deps.steps.stampWokeAt(this.namespace));
+        const again = await this.restoreWorkloadsStep();
+        this.log.warn(
+          { restored: again.map((w) => `${w.kind}/${w.name}=${w.replicas}`) },
+          'workloads were put back to sleep during the wake; woke them again',
+        );
+      } catch (err) {
+        if (this.state === 'waking' && !(err instanceof WakeAbortedError)) {
+          const message = `waking ${this.namespace} again failed: ${describeError(err)}`;
+          this.fail(new WakeFailedError(this.namespace, 'error', message, this.notReady(), { cause: err }));
+        }
+      } finally {
+        this.rewaking = false;
+      }
+    })();
   }
 
   /** The taken-over Services whose takeover this wake has not yet seen removed. */

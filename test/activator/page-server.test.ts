@@ -1,6 +1,6 @@
 /** The page server over real loopback sockets: waiting page, status of the port's namespace, Connection: close. */
 import test, { type ExecutionContext } from 'ava';
-import { PageServer } from '../../activator/page-server.js';
+import { PageServer, hostName } from '../../activator/page-server.js';
 import { FakeWakes } from '../support/activator.js';
 import { readToEnd, tcpClient, tcpServer } from '../support/tcp.js';
 
@@ -38,4 +38,12 @@ test('/_nozzle/status is the namespace of the port; other /_nozzle/ paths are 40
   const now = await ask(t, pages, 'GET /_nozzle/status HTTP/1.1\r\nHost: shop.example\r\n\r\n');
   t.like(JSON.parse(now.slice(now.indexOf('\r\n\r\n') + 4)), { phase: 'ready' });
   t.regex(await ask(t, pages, 'GET /_nozzle/other HTTP/1.1\r\nHost: a\r\n\r\n'), /^HTTP\/1\.1 404/);
+});
+
+test('the page names the host without its port', (t) => {
+  t.is(hostName('Web.E2E.test:45617'), 'web.e2e.test');
+  t.is(hostName('shop.example.com'), 'shop.example.com');
+  t.is(hostName('[fd00::1]:8080'), '[fd00::1]');
+  t.is(hostName('[fd00::1]'), '[fd00::1]');
+  t.is(hostName(undefined), '');
 });

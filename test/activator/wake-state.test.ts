@@ -54,11 +54,33 @@ class FakeSteps implements WakeSteps {
     Promise.resolve(void this.calls.push(`event ${note}`));
 }
 
-function wake(index: FakeIndex, steps: FakeSteps, readinessTimeoutMs = 5_000): Wake {
+/** The namespace's workloads as the wake's watch sees them: only whether one sleeps matters here. */
+class FakeProgress {
+  asleep = false;
+  private readonly listeners = new Set<() => void>();
+  workloads = () => [];
+  sleeping = (): boolean => this.asleep;
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+  set(asleep: boolean): void {
+    this.asleep = asleep;
+    for (const listener of this.listeners) listener();
+  }
+  stop = (): Promise<void> => Promise.resolve();
+}
+
+function wake(
+  index: FakeIndex,
+  steps: FakeSteps,
+  readinessTimeoutMs = 5_000,
+  progress = new FakeProgress(),
+): Wake {
   return new Wake('ns', {
     index,
     steps,
-    progress: () => ({ workloads: () => [], stop: () => Promise.resolve() }),
+    progress: () => progress,
     log: quiet,
     metrics: createActivatorMetrics(new Registry()),
     readinessTimeoutMs,
@@ -86,6 +108,26 @@ test('stamp, restore, then each Service released the moment it is ready on its o
     'event Woke: 1 workload ready in ' + (w.readyAfterMs! / 1000).toFixed(1) + 's',
   ]);
   t.is(index.subscribed, 0, 'unsubscribed from the index');
+});
+
+test('a sleep that lands while the wake waits (workloads back at 0 with their backup) is woken again at once', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web');
+  const steps = new FakeSteps(index);
+  const progress = new FakeProgress();
+  const w = wake(index, steps, 5_000, progress);
+  await sleep(20);
+  t.deepEqual(steps.calls, ['stamp', 'restore']);
+  // `nozzle sleep` scaled web back to 0 before its pods were ready.
+  steps.restores.push([{ kind: 'Deployment', name: 'web', replicas: 2 }]);
+  progress.set(true);
+  await sleep(20);
+  t.deepEqual(steps.calls, ['stamp', 'restore', 'stamp', 'restore'], 'woke-at stamped anew, restored again');
+  progress.set(false);
+  index.change(() => index.ready.add('web'));
+  await w.done;
+  t.is(w.state, 'ready');
+  t.is(w.restored, 2);
 });
 
 test('a sleep that raced the wake (restored again at the end) makes it wait again', async (t) => {
