@@ -32,7 +32,7 @@ test('a failure does not stop the others; all failures come back together', asyn
     { instanceOf: AggregateError },
   );
   t.deepEqual(done.sort(), [1, 3]);
-  t.deepEqual((error).errors.map((e) => (e as Error).message).sort(), ['item 2', 'item 4']);
+  t.deepEqual(error.errors.map((e) => (e as Error).message).sort(), ['item 2', 'item 4']);
 });
 
 test('no items: resolves at once', async (t) => {
