@@ -7,6 +7,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { ACTIVATOR_HEADER } from './responses.js';
 
 /** How long the activator waits for the client to close after an answer. */
 export const LINGER_MS = 2_000;
@@ -25,6 +26,7 @@ export function answer(
     `content-length: ${Buffer.byteLength(text)}`,
     'cache-control: no-store',
     'connection: close',
+    `${ACTIVATOR_HEADER}: 1`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
   ];
   if (socket.destroyed) return;

@@ -51,7 +51,7 @@ export const activatorSettings = {
     env: 'NOZZLE_WAKE_GRACE',
     default: 120_000,
     min: 0,
-    doc: 'after a wake, how long connections still reaching the activator (controllers that have not caught up) are spliced without a new wake',
+    doc: "after a wake, how long its finished status is kept for the waiting page's polls (connections for a Service with ready pods of its own are spliced at once, whenever they come)",
   }),
   shutdownTimeout: duration({
     env: 'NOZZLE_ACTIVATOR_SHUTDOWN_TIMEOUT',

@@ -4,7 +4,7 @@
  * every sleep needs them, and a list per sleep was the most frequent read of
  * all. Until the first list has arrived a sleep waits for it (bounded); when
  * the watch is failing, the cache is not trusted and a sleep reads the pods
- * itself. The ready check is lib/sleep/activator-pods.ts's, so a cached and a
+ * itself. The ready check is lib/takeover/activator-pods.ts's, so a cached and a
  * listed answer never differ in kind.
  */
 import type { V1Pod } from '@kubernetes/client-node';
@@ -12,7 +12,7 @@ import type { Kube } from '../lib/kube/client.js';
 import { ListWatch } from '../lib/kube/list-watch.js';
 import type { Logger } from '../lib/log.js';
 import { ACTIVATOR_POD_SELECTOR } from '../lib/names.js';
-import { activatorPodsOf, listActivatorPods } from '../lib/sleep/activator-pods.js';
+import { readyActivatorPods, listReadyActivatorPods } from '../lib/takeover/activator-pods.js';
 import type { ActivatorPod } from '../lib/takeover/takeover-slice.js';
 
 /** How long a sleep waits for the first list before reading the pods itself. */
@@ -55,7 +55,7 @@ export class ActivatorPods {
   }
 
   #update(): void {
-    this.#ready = activatorPodsOf([...this.#pods.values()]);
+    this.#ready = readyActivatorPods([...this.#pods.values()]);
   }
 
   start(): this {
@@ -74,9 +74,9 @@ export class ActivatorPods {
         this.#watch.whenSynced().then(() => true),
         new Promise<false>((resolve) => setTimeout(resolve, FIRST_SYNC_WAIT, false).unref()),
       ]);
-      if (!synced) return listActivatorPods(this.kube, this.systemNamespace);
+      if (!synced) return listReadyActivatorPods(this.kube, this.systemNamespace);
     }
-    if (this.#watch.lastError !== undefined) return listActivatorPods(this.kube, this.systemNamespace);
+    if (this.#watch.lastError !== undefined) return listReadyActivatorPods(this.kube, this.systemNamespace);
     return this.#ready;
   }
 }

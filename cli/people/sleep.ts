@@ -9,7 +9,7 @@ import { WORKLOAD_KINDS, listWorkloads } from '../../lib/kube/workloads.js';
 import { sleepMessage } from '../../lib/messages.js';
 import { sleepWorkload, type SleepOutcome } from '../../lib/sleep/sleep.js';
 import { takeover } from '../../lib/config/nozzle.js';
-import { listActivatorPods } from '../../lib/sleep/activator-pods.js';
+import { listReadyActivatorPods } from '../../lib/takeover/activator-pods.js';
 import { oneNamespace, optInFrom, settingsFrom } from './args.js';
 import { readOptedIn } from './errors.js';
 import { table } from './render.js';
@@ -37,7 +37,7 @@ const command: PersonCommand = {
     const namespace = oneNamespace(args, 'sleep');
     const rules = optInFrom(args);
     const { portRange } = settingsFrom(takeover, args);
-    const activatorPods = () => listActivatorPods(kube, rules.systemNamespace);
+    const activatorPods = () => listReadyActivatorPods(kube, rules.systemNamespace);
     await readOptedIn(kube, namespace, rules);
     const rows: string[][] = [['WORKLOAD', 'RESULT']];
     const at = new Date();

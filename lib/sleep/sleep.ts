@@ -47,7 +47,7 @@ import {
   type ActivatorPod,
 } from '../takeover/takeover-slice.js';
 import { annotations } from '../names.js';
-import { NoActivatorError } from './activator-pods.js';
+import { NoActivatorError } from '../takeover/activator-pods.js';
 import { recordSleepEvent } from './event.js';
 import { exclusionOf } from './exclusion.js';
 import { scaleToZero } from './scale.js';
@@ -60,7 +60,7 @@ export interface SleepOptions {
   readonly optIn: OptIn;
   /** NOZZLE_ACTIVATOR_PORT_RANGE. */
   readonly portRange?: PortRange;
-  /** The ready activator pods now: the worker's watch-fed cache, or listActivatorPods. */
+  /** The ready activator pods now: the worker's watch-fed cache, or listReadyActivatorPods. */
   readonly activatorPods: () => Promise<readonly ActivatorPod[]>;
   /** Called after each step: the worker extends the message's ack deadline here. */
   readonly afterStep?: (step: SleepStep, detail: Record<string, unknown>) => Promise<void> | void;

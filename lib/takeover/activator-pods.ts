@@ -2,13 +2,23 @@
  * The ready activator pods, the endpoints of every takeover slice: pods in
  * Nozzle's namespace labelled `app.kubernetes.io/name=nozzle-activator` that
  * are Ready, not terminating, and have an IP (one ActivatorPod per pod IP: a
- * dual-stack pod is two). Pure selection plus one list call.
+ * dual-stack pod is two). Pure selection plus one list call. None ready means
+ * no wake path: a sleep is refused (NoActivatorError, retryable), never
+ * carried out. The worker keeps them in a watch-fed cache
+ * (worker/activator-pods.ts) with the same selection.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.js';
+import { ACTIVATOR_POD_SELECTOR } from '../names.js';
 import type { ActivatorPod } from './takeover-slice.js';
 
-export const ACTIVATOR_POD_SELECTOR = 'app.kubernetes.io/name=nozzle-activator';
+/** No activator pod is ready: a sleep now would leave the workload without a wake path. Retryable. */
+export class NoActivatorError extends Error {
+  override readonly name = 'NoActivatorError';
+  constructor(systemNamespace: string) {
+    super(`no ready activator pod in ${systemNamespace}: not put to sleep`);
+  }
+}
 
 /** Pure: whether the pod can serve (Ready condition True, no deletionTimestamp, an IP). */
 export function isReadyPod(pod: V1Pod): boolean {

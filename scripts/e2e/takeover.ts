@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import type { V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../../lib/kube/client.js';
 import { labels, MANAGER } from '../../lib/names.js';
-import { APP_NAMESPACE, waitFor, type Scenario } from './scenario.js';
+import { ACTIVATOR_HEADER } from '../../activator/responses.js';
+import { APP_NAMESPACE, INGRESS_HOST, ROUTE_HOST, viaGateway, waitFor, type Scenario } from './scenario.js';
 
 const run = promisify(execFile);
 const cliMain = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -93,10 +94,31 @@ export async function waitAsleep(kube: Kube, what = `${APP_NAMESPACE} asleep`): 
   });
 }
 
-/** Puts the app namespace to sleep now and waits until it is (see waitAsleep). */
+/**
+ * The gateway and kube-proxy route the sleeping app to the activator: a health
+ * checker's request (which wakes nothing) by each host and by the ClusterIP is
+ * answered by the activator itself. Traefik applies a Service's EndpointSlice
+ * changes in batches (every 2 s at most), so for a moment after a sleep it may
+ * still send requests to the pods that just went away.
+ */
+export async function waitRoutedToActivator(scenario: Scenario): Promise<void> {
+  const probe = { 'user-agent': 'kube-probe/1.35', accept: 'application/json' };
+  const web = await scenario.kube.core.readNamespacedService({ name: 'web', namespace: APP_NAMESPACE });
+  await waitFor('the gateway and kube-proxy to route to the activator', 60_000, async () => {
+    const answers = await Promise.all([
+      viaGateway(scenario.sandbox, INGRESS_HOST, probe),
+      viaGateway(scenario.sandbox, ROUTE_HOST, probe),
+      scenario.sandbox.get(`http://${web.spec?.clusterIP}/`, probe),
+    ]);
+    return answers.every((a) => a.status === 200 && a.headers[ACTIVATOR_HEADER] === '1');
+  });
+}
+
+/** Puts the app namespace to sleep now and waits until it is, and the gateway knows (see waitAsleep). */
 export async function sleepNow(scenario: Scenario): Promise<void> {
   await nozzleCli(scenario, ['sleep', APP_NAMESPACE]);
   await waitAsleep(scenario.kube);
+  await waitRoutedToActivator(scenario);
 }
 
 /** What a user's object looks like to its owner: generation and spec (Services, Ingress, HTTPRoute). */

@@ -42,6 +42,7 @@ import {
   takeoverSlicesIn,
   userObjects,
   waitAsleep,
+  waitRoutedToActivator,
 } from '../../scripts/e2e/takeover.js';
 import { annotations } from '../../lib/names.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/browser.js';
@@ -118,6 +119,7 @@ test.serial(
     t.is(web.metadata?.annotations?.[annotations.replicas], '2');
 
     await waitAsleep(scenario.kube, 'every Service taken over by the ready activator pods');
+    await waitRoutedToActivator(scenario);
     const slices = await takeoverSlicesIn(scenario.kube);
     const activators = await activatorPods(scenario.kube);
     t.is(activators.length, 2);
@@ -288,6 +290,7 @@ test.serial(
       return fresh.length === 2 && items.length === 2 && fresh.every((ip) => !old.includes(ip));
     });
     await waitAsleep(scenario.kube, 'the takeover slices re-pointed at the new activator pods');
+    await waitRoutedToActivator(scenario);
     const slices = await takeoverSlicesIn(scenario.kube);
     t.is(takeoverAddresses(slices, 'web'), fresh.join(','));
     const answer = await viaGateway(sandbox, INGRESS_HOST, { accept: 'application/json' });

@@ -7,7 +7,7 @@ import { ConflictRetriesExhaustedError } from '../../lib/kube/conflict.js';
 import { NamespaceRefusedError } from '../../lib/kube/opt-in.js';
 import { ReplicasAnnotationError } from '../../lib/kube/workloads.js';
 import { MessageError } from '../../lib/messages.js';
-import { NoActivatorError } from '../../lib/sleep/activator-pods.js';
+import { NoActivatorError } from '../../lib/takeover/activator-pods.js';
 import { SliceNotOursError } from '../../lib/takeover/takeover.js';
 import { RestoreError } from '../../lib/wake/restore-error.js';
 import { OperationTimeoutError } from '../../worker/failures.js';

@@ -9,7 +9,7 @@ import test from 'ava';
 import { isRetryable } from '../../../lib/errors.js';
 import { optIn } from '../../../lib/kube/opt-in.js';
 import { sleepMessage } from '../../../lib/messages.js';
-import { NoActivatorError, listActivatorPods } from '../../../lib/sleep/activator-pods.js';
+import { NoActivatorError, listReadyActivatorPods } from '../../../lib/takeover/activator-pods.js';
 import { sleepWorkload, type SleepOptions } from '../../../lib/sleep/sleep.js';
 import { allAssignments } from '../../../lib/takeover/port-assignment.js';
 import { removeTakeover } from '../../../lib/takeover/takeover.js';
@@ -22,7 +22,7 @@ const kube = adminKube();
 
 const options = (system: string, more: Partial<SleepOptions> = {}): SleepOptions => ({
   optIn: optIn('nozzle=true', system),
-  activatorPods: () => listActivatorPods(kube, system),
+  activatorPods: () => listReadyActivatorPods(kube, system),
   ...more,
 });
 
