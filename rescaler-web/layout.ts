@@ -19,7 +19,7 @@ export interface DocumentParts {
    * place instead of reloading it.
    */
   readonly noScriptRefreshSeconds?: number;
-  /** Say in the footer what Nozzle does (the waiting page; not the 404). */
+  /** Say in the footer what Nozzle does. */
   readonly tagline?: boolean;
   /** Extra footer markup (already escaped), e.g. a <noscript> note. */
   readonly footerNote?: string;

@@ -1,12 +1,12 @@
 /**
- * The rescaler pages the activator serves to browsers. Pure functions from a
- * WakeStatus (or a host) to a complete HTML document with everything inline:
- * no external assets, a CSP that forbids loading any, and every interpolated
+ * The rescaler waiting page the activator serves to browsers. A pure function
+ * from a WakeStatus to a complete HTML document with everything inline: no
+ * external assets, a CSP that forbids loading any, and every interpolated
  * value escaped.
  *
- * The activator serves the waiting page with 503, `Retry-After` (see
- * REFRESH_SECONDS) and `Cache-Control: no-store`; the 404 page for hosts it
- * does not know. The page polls `/_nozzle/status` on the same origin.
+ * The activator serves it with 503, `Retry-After` (see REFRESH_SECONDS) and
+ * `Cache-Control: no-store`. The page polls `/_nozzle/status` on the same
+ * origin and turns to its failed state from there.
  */
 import { html } from './escape.js';
 import { formatDuration } from './format.js';
@@ -102,24 +102,4 @@ ${renderProgress(status.workloads)}
     tagline: true,
     script: true,
   });
-}
-
-/** The waiting page in its failed state, whatever phase `status` says. */
-export function renderFailedPage(status: WakeStatus): string {
-  return renderWaitingPage({ ...status, phase: 'failed' });
-}
-
-/**
- * The activator's 404 for a host it does not serve. Says only what the person
- * typed; nothing about namespaces, Ingresses or the cluster.
- */
-export function renderNotFoundPage(host: string): string {
-  const main = `<main>
-<div class="nz-card">
-<p class="nz-badge">Not found</p>
-<h1>Nothing is served at ${html(host)}</h1>
-<p class="nz-lead">There is no app at this address. Check the link for typos, or ask whoever shared it whether the address has changed.</p>
-</div>
-</main>`;
-  return renderDocument({ title: `Not found: ${host}`, main });
 }

@@ -7,7 +7,10 @@
  *     slice has settled, was woken by someone else: finish that wake
  *     (woken-elsewhere.ts), on every index change of its namespace;
  * (c) port Leases of Services that are gone or changed are released;
- * (d) namespaces 0.1 left asleep are woken and their Ingresses restored.
+ * (d) namespaces 0.1 left asleep are woken and their Ingresses restored;
+ * (e) a settled takeover whose Service has no ready endpoints and selects no
+ *     workload that sleeps (or runs) is stale: removed (stale-takeover.ts),
+ *     on every index change of its namespace.
  * Everything also runs at every resync (NOZZLE_CONVERGENCE_RESYNC), and the
  * leader's actions run one at a time. Every step is idempotent: a leader that
  * loses the Lease mid-step leaves nothing the next one cannot finish.
@@ -27,6 +30,7 @@ import { recordWokeEvent } from '../../lib/wake/event.js';
 import { ListWatch } from '../../lib/kube/list-watch.js';
 import { LeaderElection, type LeaderTiming } from './leader-election.js';
 import { upgradeAllV01 } from './upgrade-v01.js';
+import { recordStaleEvent, removeStaleTakeovers, staleNote } from './stale-takeover.js';
 import { adoptWake, adoptedNote, settlesInMs } from './woken-elsewhere.js';
 
 /** What the leader reads of the endpoint index (activator/endpoint-index.ts), structurally. */
@@ -48,7 +52,7 @@ export interface ConvergenceOptions {
   readonly resyncMs: number;
   /** This replica in the Lease (the pod name and a random suffix by default). */
   readonly identity?: string;
-  /** Limits (b), (a)'s slices and (d) to one namespace: tests share one apiserver. */
+  /** Limits (b), (e), (a)'s slices and (d) to one namespace: tests share one apiserver. */
   readonly namespace?: string;
 }
 
@@ -204,9 +208,9 @@ class Leading {
   private queueNamespace(namespace: string): void {
     if (this.queuedNamespaces.has(namespace)) return;
     this.queuedNamespaces.add(namespace);
-    this.enqueue(`checking ${namespace} for a wake by someone else`, async () => {
+    this.enqueue(`checking the takeovers of ${namespace}`, async () => {
       this.queuedNamespaces.delete(namespace);
-      await this.wokenElsewhere(namespace);
+      await this.checkTakeovers(namespace);
     });
   }
 
@@ -214,7 +218,9 @@ class Leading {
     this.enqueue('resync: re-pointing', async () => {
       if (this.podsListed) await this.repoint(true);
     });
-    this.enqueue('resync: wakes by someone else', () => this.wokenElsewhere(this.options.namespace));
+    this.enqueue('resync: wakes by someone else and stale takeovers', () =>
+      this.checkTakeovers(this.options.namespace),
+    );
     this.enqueue('resync: releasing stale port Leases', async () => {
       const result = await releaseStale(this.options.kube, this.options.systemNamespace);
       if (result.released.length > 0 || result.repaired.length > 0)
@@ -227,32 +233,57 @@ class Leading {
     });
   }
 
-  /** (b) for one namespace, or every one: takeover slices whose Service is ready on its own. */
-  private async wokenElsewhere(namespace?: string): Promise<void> {
+  /**
+   * (b) and (e) for one namespace, or every one, from one list of takeover
+   * slices: a settled Service ready on its own was woken by someone else; a
+   * settled one that is not may be stale (stale-takeover.ts decides, with one
+   * list of workloads and Services per namespace that has such a Service).
+   */
+  private async checkTakeovers(namespace?: string): Promise<void> {
     const { kube, index, settleMs } = this.options;
     const now = new Date();
     const waits = new Map<string, number>(); // "ns/service" -> ms until its newest slice settles
     for (const slice of await takeoverSlices(kube, namespace)) {
       const ns = slice.metadata?.namespace ?? '';
       const service = slice.metadata?.labels?.[labels.serviceName] ?? '';
-      if (!ns || !service || !index.hasOwnReady(ns, service)) continue;
+      if (!ns || !service) continue;
       const key = `${ns}/${service}`;
       waits.set(key, Math.max(waits.get(key) ?? -Infinity, settlesInMs(slice, now, settleMs)));
     }
+    const maybeStale = new Map<string, string[]>(); // namespace -> settled Services not ready on their own
     for (const [key, wait] of waits) {
       const [ns, service] = key.split('/') as [string, string];
       if (wait > 0) {
         this.recheckLater(ns, wait);
         continue;
       }
-      const adopted = await adoptWake(kube, ns, service);
-      if (adopted.removed.length === 0 && adopted.cleared.length === 0) continue;
-      const note = adoptedNote(adopted);
-      this.log.info({ namespace: ns, service, cleared: adopted.cleared, removed: adopted.removed }, note);
-      await recordWokeEvent(kube, ns, note).catch((err: unknown) =>
-        this.log.warn({ namespace: ns, err: describeError(err) }, 'could not record the Woke event'),
-      );
+      if (index.hasOwnReady(ns, service)) await this.adopt(ns, service);
+      else maybeStale.set(ns, [...(maybeStale.get(ns) ?? []), service]);
     }
+    for (const [ns, services] of maybeStale) {
+      for (const stale of await removeStaleTakeovers(kube, ns, services)) {
+        const note = staleNote(stale);
+        this.log.info({ namespace: ns, service: stale.service, removed: stale.removed }, note);
+        await recordStaleEvent(kube, ns, stale).catch((err: unknown) =>
+          this.log.warn(
+            { namespace: ns, err: describeError(err) },
+            'could not record the StaleTakeover event',
+          ),
+        );
+      }
+    }
+  }
+
+  /** (b): finishes the wake of a Service scaled up outside Nozzle. */
+  private async adopt(ns: string, service: string): Promise<void> {
+    const { kube } = this.options;
+    const adopted = await adoptWake(kube, ns, service);
+    if (adopted.removed.length === 0 && adopted.cleared.length === 0) return;
+    const note = adoptedNote(adopted);
+    this.log.info({ namespace: ns, service, cleared: adopted.cleared, removed: adopted.removed }, note);
+    await recordWokeEvent(kube, ns, note).catch((err: unknown) =>
+      this.log.warn({ namespace: ns, err: describeError(err) }, 'could not record the Woke event'),
+    );
   }
 
   private recheckLater(namespace: string, ms: number): void {

@@ -7,29 +7,36 @@
  * label, another host, another Service...) is refused by them. Other users,
  * even with the same RBAC, are not affected.
  *
+ * The worker writes no Ingress and no Lease but its port Leases; the
+ * activator writes an Ingress only to restore what 0.1 rewrote.
+ *
  * The policies stay in place after this file: the other tests (their worker
  * and activator run under the same ServiceAccounts) then run under them too.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   RbacAuthorizationV1Api,
   type KubernetesObject,
   type V1EndpointSlice,
+  type V1IngressRule,
+  type V1Lease,
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import type { Kube } from '../../lib/kube/client.js';
 import { describeError, statusOf } from '../../lib/errors.js';
 import { jsonPatch, mergePatch } from '../../lib/kube/patch.js';
 import { sleepMessage } from '../../lib/messages.js';
-import { annotations, labels } from '../../lib/names.js';
+import { ROUTE_SERVICE, annotations, labels } from '../../lib/names.js';
 import { pauseForSleep, resumeAfterWake } from '../../lib/keda/paused-replicas.js';
-import { assignPorts } from '../../lib/takeover/port-assignment.js';
+import { assignPorts, portLease, portLeaseName } from '../../lib/takeover/port-assignment.js';
 import { ensureTakeover, removeTakeover } from '../../lib/takeover/takeover.js';
 import { takeoverLabels } from '../../lib/takeover/takeover-slice.js';
 import { optIn } from '../../lib/kube/opt-in.js';
 import { sleepWorkload } from '../../lib/sleep/sleep.js';
+import { restoreIngresses } from '../../lib/upgrade/ingress-v01.js';
+import { RestoreError } from '../../lib/wake/restore-error.js';
 import { restoreWorkloads, stampWokeAt } from '../../lib/wake/restore.js';
 import { wakeNamespace } from '../../lib/wake/wake-namespace.js';
 import { apply } from '../../scripts/testenv/servers/kube-request.js';
@@ -44,6 +51,7 @@ import {
 } from '../support/env.js';
 import { createScaledObject, installScaledObjectCrd, readScaledObject } from '../support/keda.js';
 import { eventually } from '../support/eventually.js';
+import { rewriteAsV01 } from '../support/ingress-v01.js';
 import { repoRoot } from '../support/manifests.js';
 import { createNamespace, createShop, snapshot } from '../support/shop.js';
 import { createTakeoverShop, takeoverSlicesByName } from '../support/takeover-shop.js';
@@ -80,6 +88,21 @@ async function deniedBy(policy: string, call: () => Promise<unknown>): Promise<s
     const text = describeError(err);
     if (statusOf(err) === 403 && text.includes(`ValidatingAdmissionPolicy '${policy}'`)) return text;
     throw err;
+  }
+}
+
+/** Each call is refused by `policy` (not by RBAC, not by another error). */
+async function allRefusedBy(
+  t: ExecutionContext,
+  policy: string,
+  refused: readonly [what: string, call: () => Promise<unknown>][],
+): Promise<void> {
+  for (const [what, call] of refused) {
+    const message = await deniedBy(policy, call).catch(
+      (err: unknown) => `other error: ${describeError(err)}`,
+    );
+    t.truthy(message, `${what}: was allowed`);
+    t.notRegex(message ?? '', /^other error/, what);
   }
 }
 
@@ -165,6 +188,13 @@ test.before(async () => {
           namespace,
           dryRun,
           body: controllerSlice('probe', 'probe-abc'),
+        }),
+      )) !== undefined &&
+      (await deniedBy('nozzle-worker-leases', () =>
+        asWorker().coordination.createNamespacedLease({
+          namespace: 'nozzle-system',
+          dryRun,
+          body: { metadata: { name: 'nozzle-probe' } },
         }),
       )) !== undefined,
     { timeout: 60_000 },
@@ -730,13 +760,7 @@ test('ScaledObjects: Nozzle pauses and resumes them, and may change nothing else
       () => patch(asWorker(), { metadata: { annotations: { 'autoscaling.keda.sh/paused-replicas': '3' } } }),
     ],
   ];
-  for (const [what, call] of refused) {
-    const message = await deniedBy('nozzle-scaledobjects', call).catch(
-      (err: unknown) => `other error: ${describeError(err)}`,
-    );
-    t.truthy(message, `${what}: was allowed`);
-    t.notRegex(message ?? '', /^other error/, what);
-  }
+  await allRefusedBy(t, 'nozzle-scaledobjects', refused);
   const after = await readScaledObject(kube, namespace, 'web');
   t.is(after.metadata.resourceVersion, before.metadata.resourceVersion, 'nothing changed');
   t.deepEqual(await resumeAfterWake(asActivator(), namespace, web), { changed: ['web'], userPaused: [] });
@@ -793,13 +817,7 @@ test('no create or delete, even where a RoleBinding grants it', async (t) => {
   ).catch((err: unknown) => `other error: ${describeError(err)}`);
   t.truthy(serviceDelete, 'worker deletes a Service: was allowed');
   t.notRegex(serviceDelete ?? '', /^other error/, 'worker deletes a Service');
-  for (const [what, call] of refused) {
-    const message = await deniedBy(policy, call).catch(
-      (err: unknown) => `other error: ${describeError(err)}`,
-    );
-    t.truthy(message, `${what}: was allowed`);
-    t.notRegex(message ?? '', /^other error/, what);
-  }
+  await allRefusedBy(t, policy, refused);
 });
 
 test('other users, even with the same ClusterRole, are not affected', async (t) => {
@@ -830,4 +848,236 @@ test('other users, even with the same ClusterRole, are not affected', async (t) 
     mergePatch,
   );
   t.is(admin.metadata?.labels?.x, 'y');
+});
+
+test('Ingresses: the worker writes none; the activator only restores what 0.1 rewrote', async (t) => {
+  const { namespace } = await createShop(kube, 'vap-ingress');
+  const before = await snapshot(kube, namespace);
+  const original = before.ingresses.shop!.spec!.rules!;
+  // 0.1 put web to sleep: the paths of `shop` to web and web-alias point at the route Service.
+  await rewriteAsV01(kube, namespace, 'shop', (service) => service === 'web' || service === 'web-alias');
+  const rewritten = await snapshot(kube, namespace);
+  // k8s/rbac-worker.yaml grants no Ingress rights at all: granted here, so that the policy shows.
+  await grantMore(namespace, [
+    { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'list', 'patch'] },
+  ]);
+  const dryRun = 'All';
+  const patch = (as: Kube, body: object, name = 'shop') =>
+    as.networking.patchNamespacedIngress({ namespace, name, body, dryRun }, mergePatch);
+  await eventually('the Role is in effect', () =>
+    deniedBy('nozzle-ingresses', () => patch(asWorker(), { metadata: { labels: { x: 'y' } } })),
+  );
+  /** The original rules with rules[i].http.paths[j] pointed at `service`. */
+  const pointed = (i: number, j: number, service: string): V1IngressRule[] => {
+    const rules = JSON.parse(JSON.stringify(original)) as V1IngressRule[];
+    rules[i]!.http!.paths[j]!.backend = { service: { name: service, port: { number: 80 } } };
+    return rules;
+  };
+  /** The restore lib/upgrade/ingress-v01.ts writes, changed by `change`. */
+  const restore = (change: { rules?: V1IngressRule[]; labels?: object; annotations?: object } = {}) => ({
+    metadata: {
+      annotations: { [annotations.backends]: null, ...change.annotations },
+      labels: { [labels.managed]: null, ...change.labels },
+    },
+    spec: { rules: change.rules ?? original },
+  });
+  const unwrap = (err: unknown) => {
+    throw err instanceof RestoreError ? err.failures[0]?.error : err;
+  };
+
+  await allRefusedBy(t, 'nozzle-ingresses', [
+    [
+      'worker restores the Ingress as the activator does',
+      () => restoreIngresses(asWorker(), namespace).catch(unwrap),
+    ],
+    ['worker writes the exact restore', () => patch(asWorker(), restore())],
+    [
+      "worker points a path at the route Service (0.1's sleep)",
+      () => patch(asWorker(), { spec: { rules: pointed(0, 1, ROUTE_SERVICE) } }),
+    ],
+    [
+      'activator points a path of an Ingress 0.1 never rewrote at the route Service',
+      () =>
+        asActivator().networking.patchNamespacedIngress(
+          {
+            namespace,
+            name: 'db-admin',
+            dryRun,
+            body: [
+              {
+                op: 'replace',
+                path: '/spec/rules/0/http/paths/0/backend/service/name',
+                value: ROUTE_SERVICE,
+              },
+            ],
+          },
+          jsonPatch,
+        ),
+    ],
+    [
+      'activator restores, and points another path at the route Service',
+      () => patch(asActivator(), restore({ rules: pointed(0, 1, ROUTE_SERVICE) })),
+    ],
+    [
+      'activator restores a path to a Service 0.1 did not record',
+      () => patch(asActivator(), restore({ rules: pointed(0, 0, 'db') })),
+    ],
+    [
+      'activator restores, and re-points a path that 0.1 left alone',
+      () => patch(asActivator(), restore({ rules: pointed(0, 2, 'web') })),
+    ],
+    [
+      'activator restores, keeping nozzle.io/backends',
+      () => patch(asActivator(), restore({ annotations: { [annotations.backends]: '{"v":1,"paths":[]}' } })),
+    ],
+    [
+      'activator restores, keeping nozzle.io/managed',
+      () => patch(asActivator(), restore({ labels: { [labels.managed]: 'true' } })),
+    ],
+    [
+      'activator restores, and adds an annotation',
+      () =>
+        patch(asActivator(), restore({ annotations: { 'nginx.ingress.kubernetes.io/server-snippet': 'x' } })),
+    ],
+    [
+      'activator restores, and changes the TLS secret',
+      () =>
+        patch(asActivator(), {
+          ...restore(),
+          spec: { rules: original, tls: [{ hosts: ['shop.example.com'], secretName: 'evil' }] },
+        }),
+    ],
+  ]);
+  t.deepEqual(await snapshot(kube, namespace), rewritten, 'nothing changed');
+
+  // Allowed: the activator's restore, as the 0.1 upgrade runs it.
+  t.deepEqual(await restoreIngresses(asActivator(), namespace), ['shop']);
+  const after = await snapshot(kube, namespace);
+  t.is(JSON.stringify(after.ingresses.shop?.spec), JSON.stringify(before.ingresses.shop?.spec));
+  t.deepEqual(after.ingresses.shop?.metadata?.labels, before.ingresses.shop?.metadata?.labels);
+  t.deepEqual(after.ingresses.shop?.metadata?.annotations, before.ingresses.shop?.metadata?.annotations);
+  await allRefusedBy(t, 'nozzle-ingresses', [
+    [
+      'activator writes an Ingress 0.1 no longer has rewritten',
+      () => patch(asActivator(), { spec: { rules: pointed(0, 0, ROUTE_SERVICE) } }),
+    ],
+  ]);
+});
+
+test('Leases: the worker takes and releases port Leases, and writes no other Lease', async (t) => {
+  const system = 'nozzle-system';
+  const leader = 'nozzle-activator-leader';
+  const createAsAdmin = (body: V1Lease) =>
+    kube.coordination.createNamespacedLease({ namespace: system, body }).catch((err: unknown) => {
+      if (statusOf(err) !== 409) throw err;
+    });
+  // The activator's leader Lease (another test's activator may already hold it) and two Leases
+  // that are not Nozzle's: one named like a port Lease without the label, one of another name.
+  // Ports 40000 and up: never taken from the default range (20000-29999) by other tests.
+  const unlabelled = portLeaseName(40_000 + Math.floor(Math.random() * 10_000));
+  const foreign = uniqueName('someone-elses');
+  await createAsAdmin({ metadata: { name: leader }, spec: {} });
+  await createAsAdmin({ metadata: { name: unlabelled }, spec: { holderIdentity: 'x' } });
+  await createAsAdmin({ metadata: { name: foreign } });
+
+  // Allowed: a port taken (create) and a duplicate released (delete) by lib/takeover, under the worker's token.
+  const { namespace } = await createTakeoverShop(kube, 'vap-leases', { system, activators: 0 });
+  const service = await kube.core.readNamespacedService({ namespace, name: 'api' });
+  const taken = await assignPorts(asWorker(), { systemNamespace: system }, service);
+  t.is(taken.created.length, 1);
+  const [servicePort, port] = [...taken.ports][0]!;
+  const target = { namespace, service: 'api', servicePort };
+  const duplicate = 50_000 + Math.floor(Math.random() * 10_000);
+  await kube.coordination.createNamespacedLease({
+    namespace: system,
+    body: portLease(target, service.metadata!.uid!, duplicate),
+  });
+  const repaired = await assignPorts(asWorker(), { systemNamespace: system }, service);
+  t.deepEqual(repaired.repaired, [{ ...target, kept: port, released: [duplicate] }]);
+
+  const dryRun = 'All';
+  const create = (body: V1Lease) =>
+    asWorker().coordination.createNamespacedLease({ namespace: system, body, dryRun });
+  const remove = (name: string) =>
+    asWorker().coordination.deleteNamespacedLease({ namespace: system, name, dryRun });
+  const shaped = (change: (lease: V1Lease) => void, at = 40_000): V1Lease => {
+    const lease = portLease(target, 'uid-1', at);
+    change(lease);
+    return lease;
+  };
+  await allRefusedBy(t, 'nozzle-worker-leases', [
+    [
+      'worker creates the leader Lease',
+      () => create({ metadata: { name: leader }, spec: { holderIdentity: 'evil' } }),
+    ],
+    [
+      "worker creates the leader Lease with a port Lease's labels",
+      () => create(shaped((l) => (l.metadata!.name = leader))),
+    ],
+    ['worker deletes the leader Lease', () => remove(leader)],
+    ['worker creates an unlabelled port Lease', () => create({ metadata: { name: portLeaseName(40_001) } })],
+    [
+      'worker creates a port Lease without the managed-by label',
+      () => create(shaped((l) => delete l.metadata!.labels![labels.appManagedBy])),
+    ],
+    [
+      'worker creates a labelled Lease of another name',
+      () => create(shaped((l) => (l.metadata!.name = 'nozzle-portal'))),
+    ],
+    ['worker creates a port Lease past port 65535', () => create(shaped(() => undefined, 70_000))],
+    [
+      'worker creates a port Lease whose holder disagrees with its labels',
+      () => create(shaped((l) => (l.spec!.holderIdentity = `${namespace}/web/http`))),
+    ],
+    [
+      'worker creates a port Lease without the Service uid',
+      () => create(shaped((l) => delete l.metadata!.annotations![annotations.serviceUid])),
+    ],
+    ['worker deletes an unlabelled port Lease', () => remove(unlabelled)],
+    ["worker deletes someone else's Lease", () => remove(foreign)],
+  ]);
+
+  // Updates: the worker's Role has no `update`, so RBAC refuses; granted, the policy still does.
+  const replace = async (name: string) => {
+    const lease = await kube.coordination.readNamespacedLease({ namespace: system, name });
+    const body = { ...lease, spec: { ...lease.spec, holderIdentity: 'evil' } };
+    return asWorker().coordination.replaceNamespacedLease({ namespace: system, name, body, dryRun });
+  };
+  const byRbac = await replace(leader).catch((err: unknown) => err);
+  t.is(statusOf(byRbac), 403);
+  t.notRegex(describeError(byRbac), /ValidatingAdmissionPolicy/, 'refused by RBAC');
+  const more = uniqueName('vap-lease-update');
+  await rbac.createNamespacedRole({
+    namespace: system,
+    body: {
+      metadata: { name: more },
+      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['update'] }],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace: system,
+    body: {
+      metadata: { name: more },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: more },
+      subjects: [{ kind: 'ServiceAccount', name: 'nozzle-worker', namespace: system }],
+    },
+  });
+  t.teardown(async () => {
+    await rbac.deleteNamespacedRoleBinding({ namespace: system, name: more });
+    await rbac.deleteNamespacedRole({ namespace: system, name: more });
+  });
+  await eventually('the Role is in effect', () => deniedBy('nozzle-worker-leases', () => replace(leader)));
+  await allRefusedBy(t, 'nozzle-worker-leases', [
+    ['worker updates the leader Lease', () => replace(leader)],
+    ['worker updates its own port Lease', () => replace(portLeaseName(port))],
+  ]);
+  const held = await kube.coordination.readNamespacedLease({ namespace: system, name: portLeaseName(port) });
+  t.is(held.spec?.holderIdentity, `${namespace}/api/${servicePort}`, 'unchanged');
+
+  // Allowed: the worker gives its port up (a delete, as its repair does).
+  await asWorker().coordination.deleteNamespacedLease({ namespace: system, name: portLeaseName(port) });
+  for (const name of [unlabelled, foreign]) {
+    t.truthy(await kube.coordination.readNamespacedLease({ namespace: system, name }), `${name} still there`);
+    await kube.coordination.deleteNamespacedLease({ namespace: system, name });
+  }
 });

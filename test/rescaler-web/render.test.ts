@@ -1,5 +1,5 @@
 /**
- * The rescaler pages as strings: escaping, each phase, self-containment (no
+ * The rescaler waiting page as a string: escaping, each phase, self-containment (no
  * external URLs, a CSP whose hashes match the inline style and script), the
  * no-JavaScript refresh, progress numbers, and colour contrast.
  */
@@ -8,13 +8,7 @@ import { createHash } from 'node:crypto';
 import { Script } from 'node:vm';
 import { html } from '../../rescaler-web/escape.js';
 import { formatDuration, totals } from '../../rescaler-web/format.js';
-import {
-  CONTENT_SECURITY_POLICY,
-  REFRESH_SECONDS,
-  renderFailedPage,
-  renderNotFoundPage,
-  renderWaitingPage,
-} from '../../rescaler-web/page.js';
+import { CONTENT_SECURITY_POLICY, REFRESH_SECONDS, renderWaitingPage } from '../../rescaler-web/page.js';
 import { contrastPairs, contrastRatio, dark, light } from '../../rescaler-web/palette.js';
 import { PAGE_SCRIPT } from '../../rescaler-web/script.js';
 import type { WakePhase, WakeStatus } from '../../rescaler-web/status.js';
@@ -58,7 +52,7 @@ test('html() escapes the characters that matter in content and attributes', (t) 
   t.is(html('plain-name.example.com'), 'plain-name.example.com');
 });
 
-test('everything from outside is escaped, in every phase and on every page', (t) => {
+test('everything from outside is escaped, in every phase', (t) => {
   const evil = {
     host: '<img src=x onerror=alert(1)>.example.com',
     namespace: '"><script>alert(2)</script>',
@@ -72,18 +66,14 @@ test('everything from outside is escaped, in every phase and on every page', (t)
     message: evil.message,
     workloads: [{ kind: 'Deployment', name: evil.workload, ready: 0, desired: 1 }],
   };
-  const pages = [
-    ...phases.map((phase) => renderWaitingPage({ ...hostile, phase })),
-    renderFailedPage(hostile),
-    renderNotFoundPage(evil.host),
-  ];
+  const pages = phases.map((phase) => renderWaitingPage({ ...hostile, phase }));
   for (const page of pages) {
     for (const raw of Object.values(evil)) t.false(page.includes(raw), `raw ${raw} in the page`);
     // No element but the page's own: its one <svg> is the logo, its one <script> its own.
     t.false(/<(img|iframe|script)\b/.test(markup(page)));
     t.is((markup(page).match(/<svg\b/g) ?? []).length, 1);
   }
-  const failed = renderFailedPage(hostile);
+  const failed = renderWaitingPage({ ...hostile, phase: 'failed' });
   t.true(failed.includes(html(evil.host)));
   t.true(failed.includes(html(evil.namespace)));
   t.true(failed.includes(html(evil.workload)));
@@ -183,29 +173,8 @@ test('failed without a message: a default that points at what is marked not read
   );
 });
 
-test('renderFailedPage is the waiting page in its failed state', (t) => {
-  t.is(renderFailedPage(status), renderWaitingPage({ ...status, phase: 'failed' }));
-  t.regex(renderFailedPage({ ...status, phase: 'ready' }), /data-phase="failed"/);
-});
-
-test('the not-found page is friendly and tells nothing about the cluster', (t) => {
-  const page = renderNotFoundPage('nope.example.com');
-  t.is(between(page, '<h1>', '</h1>'), 'Nothing is served at nope.example.com');
-  t.true(page.includes('<title>Not found: nope.example.com</title>'));
-  t.regex(page, /<main>/);
-  const text = markup(page).toLowerCase();
-  for (const internal of ['namespace', 'ingress', 'kubectl', 'activator', 'service', 'cluster']) {
-    t.false(text.includes(internal), internal);
-  }
-  t.false(page.includes('<script'), 'no script');
-  t.false(page.includes('http-equiv="refresh"'), 'no refresh');
-});
-
 test('no external assets: no URLs, no links, nothing to load but the same-origin status', (t) => {
-  const pages = [
-    ...phases.map((phase) => renderWaitingPage({ ...status, phase })),
-    renderNotFoundPage('x.example.com'),
-  ];
+  const pages = phases.map((phase) => renderWaitingPage({ ...status, phase }));
   for (const page of pages) {
     t.false(/https?:|\/\/[a-z0-9]/i.test(markup(page)), 'no absolute or protocol-relative URL');
     t.false(/<(link|img|iframe|object|embed|base|form)\b/i.test(page));

@@ -2,8 +2,9 @@
  * The convergence leader against the real apiserver (no controllers: the
  * test writes pods' statuses and the controller's slices): one leader of two,
  * slices re-pointed when the activator pods change IP, a hand-scaled
- * workload adopted only after the settle time, a 0.1 namespace upgraded with
- * its Ingress restored exactly, a stale port Lease released.
+ * workload adopted only after the settle time, stale takeovers removed after
+ * it (and one in front of a sleeping workload never), a 0.1 namespace
+ * upgraded with its Ingress restored exactly, a stale port Lease released.
  */
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,10 +12,10 @@ import { Convergence, type ConvergenceOptions } from '../../../activator/converg
 import { ROUTE_SERVICE, annotations, labels } from '../../../lib/names.js';
 import { portLease } from '../../../lib/takeover/port-assignment.js';
 import { takeoverSlices } from '../../../lib/takeover/takeover.js';
-import { serializeBackends } from '../../../lib/backends.js';
 import { mergePatch } from '../../../lib/kube/patch.js';
 import { adminKube } from '../../support/env.js';
 import { eventually } from '../../support/eventually.js';
+import { rewriteAsV01 } from '../../support/ingress-v01.js';
 import { createShop, snapshot } from '../../support/shop.js';
 import { NamespaceIndex, asleepWithTakeover, controllerSlice, quiet, runActivatorPod } from './fixtures.js';
 
@@ -121,6 +122,68 @@ test('scaled by hand: woke-at, backup cleared, takeover removed after the settle
   );
 });
 
+test('stale takeovers: removed after the settle time; in front of a sleeping or starting workload, never', async (t) => {
+  const { namespace, system } = await asleepWithTakeover(
+    kube,
+    'conv-stale',
+    { web: 3, gone: 1, down: 2, starting: 1 },
+    { ensuredAt: new Date() },
+  );
+  // gone: deleted while asleep. down: scaled to 0 by someone else between a sleep's takeover and its
+  // scale (the sleep ended "skipped": no backup). starting: restored by a wake, its pods not ready yet.
+  await kube.apps.deleteNamespacedDeployment({ namespace, name: 'gone' });
+  await kube.apps.patchNamespacedDeployment(
+    { namespace, name: 'down', body: { metadata: { annotations: { [annotations.replicas]: null } } } },
+    mergePatch,
+  );
+  await kube.apps.patchNamespacedDeployment(
+    {
+      namespace,
+      name: 'starting',
+      body: { metadata: { annotations: { [annotations.replicas]: null } }, spec: { replicas: 1 } },
+    },
+    mergePatch,
+  );
+  await controllerSlice(kube, namespace, 'starting', false);
+  const index = new NamespaceIndex(kube, namespace);
+  t.teardown(() => index.stop());
+  const leader = converge({
+    systemNamespace: system,
+    index,
+    namespace,
+    identity: 's',
+    settleMs: 8_000,
+    resyncMs: 500,
+  });
+  t.teardown(() => leader.stop());
+  await eventually('leads', () => leader.isLeader);
+  const names = async () => (await takeoverSlices(kube, namespace)).map((s) => s.metadata?.name).sort();
+  const all = ['down-nozzle-ipv4', 'gone-nozzle-ipv4', 'starting-nozzle-ipv4', 'web-nozzle-ipv4'];
+
+  await sleep(1_500);
+  t.deepEqual(await names(), all, 'younger than the settle time (8 s): nothing removed');
+  await eventually(
+    'the stale ones removed',
+    async () => (await names()).join() === 'starting-nozzle-ipv4,web-nozzle-ipv4',
+  );
+  // Several more resyncs and index changes: web sleeps, starting may still become ready.
+  await controllerSlice(kube, namespace, 'web', false);
+  await sleep(2_000);
+  await leader.idle();
+  t.deepEqual(await names(), ['starting-nozzle-ipv4', 'web-nozzle-ipv4'], 'never removed');
+  const web = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
+  t.is(web.metadata?.annotations?.[annotations.replicas], '3', 'web still asleep, with its backup');
+  const ns = await kube.core.readNamespace({ name: namespace });
+  t.is(ns.metadata?.annotations?.[annotations.wokeAt], undefined, 'nothing was woken');
+  const notes = (await kube.events.listNamespacedEvent({ namespace })).items
+    .filter((e) => e.reason === 'StaleTakeover')
+    .map((e) => e.note ?? '')
+    .sort();
+  t.is(notes.length, 2, notes.join('\n'));
+  t.regex(notes[0]!, /^Takeover of Service down removed: nothing of it sleeps \(.*Deployment down\)$/);
+  t.regex(notes[1]!, /^Takeover of Service gone removed: .*selects no Deployment or StatefulSet\)$/);
+});
+
 test('0.1 upgrade: workloads restored, Ingresses restored exactly, route Service deleted; stale port Lease released', async (t) => {
   const { namespace } = await createShop(kube, 'conv-v01');
   const system = (await createShop(kube, 'conv-v01-sys')).namespace;
@@ -142,39 +205,7 @@ test('0.1 upgrade: workloads restored, Ingresses restored exactly, route Service
       mergePatch,
     );
   }
-  const shop = before.ingresses.shop!;
-  const records = (shop.spec?.rules ?? []).flatMap((rule) =>
-    (rule.http?.paths ?? []).map((p) => ({
-      host: rule.host ?? '',
-      path: p.path ?? '',
-      pathType: p.pathType,
-      backend: p.backend,
-    })),
-  );
-  await kube.networking.patchNamespacedIngress(
-    {
-      namespace,
-      name: 'shop',
-      body: {
-        metadata: {
-          annotations: { [annotations.backends]: serializeBackends(records) },
-          labels: { [labels.managed]: 'true' },
-        },
-        spec: {
-          rules: shop.spec!.rules!.map((rule) => ({
-            ...rule,
-            http: {
-              paths: rule.http!.paths.map((p) => ({
-                ...p,
-                backend: { service: { name: ROUTE_SERVICE, port: { number: 80 } } },
-              })),
-            },
-          })),
-        },
-      },
-    },
-    mergePatch,
-  );
+  await rewriteAsV01(kube, namespace, 'shop');
   await kube.core.createNamespacedService({
     namespace,
     body: {
