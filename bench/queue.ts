@@ -10,6 +10,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../lib/jetstream/connect.js';
 import { ensureTopology } from '../lib/jetstream/topology.js';
+import { stream } from '../lib/config/nozzle.js';
 import { connectKube, type Kube } from '../lib/kube/client.js';
 import { startNats, type NatsServer } from '../scripts/testenv/servers/nats.js';
 
@@ -39,6 +40,9 @@ export async function benchQueue(): Promise<BenchQueue> {
     maxAge: 3_600_000,
     deadLetterMaxAge: 3_600_000,
     replicas: 1,
+    maxBytes: stream.maxBytes.default ?? 0,
+    deadLetterMaxBytes: stream.deadLetterMaxBytes.default ?? 0,
+    maxMessageSize: stream.maxMessageSize.default ?? 0,
   });
   return {
     kube: connectKube(config),

@@ -127,6 +127,7 @@ async function main(): Promise<void> {
         retryDelay: 200,
         retryDelayMax: 2_000,
         operationTimeout: 20_000,
+        maxClockSkew: 30_000,
       });
       const at = new Date();
       for (let i = 0; i < workloads; i++) {

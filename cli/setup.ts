@@ -10,7 +10,8 @@ export default defineCommand({
   async run(config, log) {
     const nc = await connectNats(config.natsUrl, { name: 'nozzle-setup' });
     try {
-      const report = await ensureTopology(nc, config);
+      const { warnings, ...report } = await ensureTopology(nc, config);
+      for (const warning of warnings) log.warn(warning);
       log.info(report, 'JetStream stream, dead-letter stream and consumer are ready');
       return 0;
     } finally {

@@ -13,6 +13,7 @@
 import { jetstream } from './names.js';
 import { parseRfc3339 } from './rfc3339.js';
 import { PermanentError } from './errors.js';
+import { formatDuration } from './duration.js';
 
 export const MESSAGE_VERSION = 1;
 export const OPS = ['sleep', 'wake'] as const;
@@ -135,6 +136,26 @@ export function checkSubject(message: NozzleMessage, subject: string): void {
     throw new MessageError(
       'subject',
       `a ${message.op} message for ${message.namespace} must be on ${expected}, not ${subject}`,
+    );
+  }
+}
+
+/**
+ * A message decided in the future is refused: `at` may be ahead of `now` by
+ * at most `maxSkew` (the clocks of publisher and worker differ a little). A
+ * sleep's `at` is compared with the namespace's woke-at to skip sleeps
+ * decided before a wake: a forged sleep dated in the future would pass that
+ * check and put a namespace that just woke back to sleep.
+ */
+export function checkNotAhead(message: Pick<NozzleMessage, 'at'>, now: Date, maxSkew: number): void {
+  const at = parseRfc3339(message.at);
+  if (at === undefined) throw new MessageError('at', `"${message.at}" is not an RFC 3339 date-time`);
+  const ahead = at - now.getTime();
+  if (ahead > maxSkew) {
+    const shown = ahead >= 1_000 ? Math.round(ahead / 1_000) * 1_000 : ahead;
+    throw new MessageError(
+      'at',
+      `"${message.at}" is ${formatDuration(shown)} in the future (at most ${formatDuration(maxSkew)} of clock skew is allowed)`,
     );
   }
 }

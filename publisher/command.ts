@@ -80,7 +80,8 @@ export default defineCommand({
     const nc = await connectNats(config.natsUrl, { name: 'nozzle-publisher', log });
     let server: Server | undefined;
     try {
-      const topology = await ensureTopology(nc, config);
+      const { warnings, ...topology } = await ensureTopology(nc, config);
+      for (const warning of warnings) log.warn(warning);
       log.info(topology, 'stream and consumer ready');
       const js = jetstream(nc);
       const round = async (): Promise<boolean> => {

@@ -43,6 +43,7 @@ export function workerCommand(afterStep?: SleepHook) {
         retryDelay: config.retryDelay,
         retryDelayMax: config.retryDelayMax,
         operationTimeout: config.operationTimeout,
+        maxClockSkew: config.maxClockSkew,
         afterStep,
       });
       let server: Server | undefined;

@@ -6,7 +6,13 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Kube } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
-import { checkSubject, MessageError, parseMessage, type NozzleMessage } from '../lib/messages.js';
+import {
+  checkNotAhead,
+  checkSubject,
+  MessageError,
+  parseMessage,
+  type NozzleMessage,
+} from '../lib/messages.js';
 import { publishDeadLetter, type DeadLetterKind } from '../lib/jetstream/dead-letter.js';
 import { NamespaceRefusedError, type OptIn } from '../lib/kube/opt-in.js';
 import type { SleepOptions, SleepStep } from '../lib/sleep/sleep.js';
@@ -30,6 +36,8 @@ export interface HandlerContext {
   readonly retryDelay: number;
   readonly retryDelayMax: number;
   readonly operationTimeout: number;
+  /** How far a message's `at` may be ahead of now. */
+  readonly maxClockSkew: number;
   /** From the consumer: the delivery that is the last one. */
   readonly maxDeliver: number;
   /** How often to tell JetStream the message is still being worked on. */
@@ -53,6 +61,15 @@ export async function handleMessage(msg: JsMsg, ctx: HandlerContext): Promise<Ou
     } catch (err) {
       if (!(err instanceof MessageError)) throw err;
       outcome = await deadLetter(msg, ctx, log, 'invalid', `invalid message: ${err.message}`, undefined);
+      return outcome;
+    }
+    try {
+      // Dated in the future: forged, or a publisher's clock far off. Never carried out.
+      checkNotAhead(message, new Date(), ctx.maxClockSkew);
+    } catch (err) {
+      if (!(err instanceof MessageError)) throw err;
+      const reason = `invalid message: ${err.message}`;
+      outcome = await deadLetter(msg, ctx, log, 'invalid', reason, message.namespace);
       return outcome;
     }
     op = message.op;

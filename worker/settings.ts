@@ -42,4 +42,10 @@ export const workerSettings = {
     min: 1_000,
     doc: 'an operation still running after this is given up and retried later (each step is idempotent); must be shorter than NOZZLE_WORKER_SHUTDOWN_TIMEOUT, so that shutdown never cuts one short',
   }),
+  maxClockSkew: duration({
+    env: 'NOZZLE_MAX_CLOCK_SKEW',
+    default: 30_000,
+    min: 0,
+    doc: "how far a message's `at` may be ahead of the worker's clock; a message decided further in the future is dead-lettered as invalid, never carried out (a forged sleep dated ahead would otherwise pass the check against the namespace's nozzle.io/woke-at)",
+  }),
 };

@@ -46,6 +46,8 @@ export interface WorkerOptions {
   readonly retryDelay: number;
   readonly retryDelayMax: number;
   readonly operationTimeout: number;
+  /** NOZZLE_MAX_CLOCK_SKEW: a message whose `at` is further ahead of now is dead-lettered. */
+  readonly maxClockSkew: number;
   /** Runs after each step of a sleep; tests hold an operation there. */
   readonly afterStep?: SleepHook;
 }
@@ -152,6 +154,7 @@ export class Worker {
           retryDelay: this.#options.retryDelay,
           retryDelayMax: this.#options.retryDelayMax,
           operationTimeout: this.#options.operationTimeout,
+          maxClockSkew: this.#options.maxClockSkew,
           maxDeliver:
             info.config.max_deliver && info.config.max_deliver > 0 ? info.config.max_deliver : Infinity,
           workingEvery: Math.max(200, Math.min(...ackWaits) / 1e6 / 3),

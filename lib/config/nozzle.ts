@@ -4,7 +4,8 @@
  * (`worker/settings.ts`, ...); cli/settings.ts gathers them all into the one
  * registry that `--help` and docs/configuration.md are made from.
  */
-import { duration, integer, labelSelector, oneOf, string, url, type Setting } from './settings.js';
+import { byteSize, duration, integer, labelSelector, oneOf, string, url, type Setting } from './settings.js';
+import { DEAD_LETTER_MAX_SIZE } from '../jetstream/dead-letter.js';
 import { DEFAULT_PORT_RANGE, parsePortRange, type PortRange } from '../takeover/port-assignment.js';
 
 export const common = {
@@ -72,6 +73,27 @@ export const stream = {
     min: 1,
     max: 5,
     doc: 'JetStream replicas of NOZZLE and NOZZLE_DLQ (3 on a clustered NATS)',
+  }),
+  maxBytes: byteSize({
+    env: 'NOZZLE_STREAM_MAX_BYTES',
+    default: 256 * 1024 ** 2,
+    min: 1024 ** 2,
+    max: 1024 ** 4,
+    doc: 'size limit of NOZZLE; when full it refuses new messages (the publisher logs the error and its next round publishes again) instead of dropping queued work; a real message is a few hundred bytes',
+  }),
+  deadLetterMaxBytes: byteSize({
+    env: 'NOZZLE_DLQ_MAX_BYTES',
+    default: 64 * 1024 ** 2,
+    min: 1024 ** 2,
+    max: 1024 ** 4,
+    doc: 'size limit of NOZZLE_DLQ; when full the oldest dead letters are removed first. Lowering it below what NOZZLE_DLQ holds removes the oldest at once (setup and the publisher log how many)',
+  }),
+  maxMessageSize: byteSize({
+    env: 'NOZZLE_MAX_MESSAGE_SIZE',
+    default: 16 * 1024,
+    min: DEAD_LETTER_MAX_SIZE,
+    max: 1024 ** 2,
+    doc: 'largest message NOZZLE and NOZZLE_DLQ store, headers included; a larger one is refused at publish ("message size exceeds maximum allowed"); at least the 8KiB a dead letter can take, at most the server\'s max_payload (1MiB by default)',
   }),
 };
 

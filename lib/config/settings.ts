@@ -1,4 +1,5 @@
 import { parseDuration, formatDuration } from '../duration.js';
+import { formatByteSize, parseByteSize } from '../bytes.js';
 import { parseLabelSelector } from '../kube/label-selector.js';
 
 /**
@@ -88,6 +89,23 @@ export function duration(spec: Spec<number> & { min?: number }): Setting<number>
       return ms;
     },
     show: formatDuration,
+  };
+}
+
+/** Bytes, written as `16KiB`, `256MiB`, `1GiB` or a bare number of bytes. */
+export function byteSize(spec: Spec<number> & { min: number; max: number }): Setting<number> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const bytes = parseByteSize(raw);
+      if (bytes < spec.min || bytes > spec.max) {
+        throw new Error(
+          `${raw.trim()} is out of range ${formatByteSize(spec.min)}..${formatByteSize(spec.max)}`,
+        );
+      }
+      return bytes;
+    },
+    show: formatByteSize,
   };
 }
 

@@ -11,6 +11,15 @@
  * NOZZLE's subjects are `nozzle.sleep.>` and `nozzle.wake.>`, not `nozzle.>`:
  * JetStream refuses streams with overlapping subjects, and `nozzle.>` would
  * capture the dead letters' `nozzle.dead.>` too.
+ *
+ * Both streams have a size limit and a message size limit (NATS has no users
+ * yet: anyone who reaches it can publish). When NOZZLE is full it refuses new
+ * messages (DiscardNew: the publisher's error says so, and its next round
+ * publishes again) rather than drop queued real work; NOZZLE_DLQ drops its
+ * oldest dead letters (DiscardOld). Lowering a limit below what a stream
+ * holds: JetStream keeps everything in NOZZLE (DiscardNew removes nothing,
+ * it only refuses until the workers drain it) and removes the oldest dead
+ * letters from NOZZLE_DLQ at once; ensureTopology says so in its report.
  */
 import {
   AckPolicy,
@@ -26,10 +35,12 @@ import {
   type ConsumerInfo,
   type JetStreamManager,
   type StreamConfig,
+  type StreamState,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream as names } from '../names.js';
 import { describeError } from '../errors.js';
+import { DEAD_LETTER_MAX_SIZE } from './dead-letter.js';
 
 export interface TopologySettings {
   readonly ackWait: number;
@@ -38,6 +49,12 @@ export interface TopologySettings {
   readonly maxAge: number;
   readonly deadLetterMaxAge: number;
   readonly replicas: number;
+  /** NOZZLE's size limit in bytes. */
+  readonly maxBytes: number;
+  /** NOZZLE_DLQ's size limit in bytes. */
+  readonly deadLetterMaxBytes: number;
+  /** The largest message either stream stores, headers included (at least DEAD_LETTER_MAX_SIZE). */
+  readonly maxMessageSize: number;
 }
 
 export type Change = 'created' | 'updated' | 'unchanged';
@@ -46,6 +63,8 @@ export interface TopologyReport {
   readonly stream: Change;
   readonly deadLetterStream: Change;
   readonly consumer: Change;
+  /** What the update did that a person should know: messages JetStream removed, or a stream over its limit. */
+  readonly warnings: readonly string[];
 }
 
 export class TopologyError extends Error {
@@ -60,6 +79,8 @@ type DesiredStream = Pick<
   | 'storage'
   | 'discard'
   | 'max_age'
+  | 'max_bytes'
+  | 'max_msg_size'
   | 'duplicate_window'
   | 'num_replicas'
   | 'description'
@@ -67,7 +88,9 @@ type DesiredStream = Pick<
 
 /**
  * Work-queue retention: a message is removed once acknowledged (or
- * terminated), so the stream holds exactly the work not done yet.
+ * terminated), so the stream holds exactly the work not done yet. Full, it
+ * refuses new messages instead of dropping queued ones (JetStream allows
+ * either discard policy with work-queue retention).
  */
 export function workStreamConfig(s: TopologySettings): DesiredStream {
   return {
@@ -76,13 +99,16 @@ export function workStreamConfig(s: TopologySettings): DesiredStream {
     subjects: [...names.subjects],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
-    discard: DiscardPolicy.Old,
+    discard: DiscardPolicy.New,
     max_age: nanos(s.maxAge),
+    max_bytes: s.maxBytes,
+    max_msg_size: s.maxMessageSize,
     duplicate_window: nanos(Math.min(s.duplicateWindow, s.maxAge)),
     num_replicas: s.replicas,
   };
 }
 
+/** Limits retention: kept for their max age; full, the oldest dead letters go first. */
 export function deadLetterStreamConfig(s: TopologySettings): DesiredStream {
   return {
     name: names.deadLetterStream,
@@ -93,6 +119,8 @@ export function deadLetterStreamConfig(s: TopologySettings): DesiredStream {
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
     max_age: nanos(s.deadLetterMaxAge),
+    max_bytes: s.deadLetterMaxBytes,
+    max_msg_size: s.maxMessageSize,
     duplicate_window: nanos(Math.min(s.duplicateWindow, s.deadLetterMaxAge)),
     num_replicas: s.replicas,
   };
@@ -142,15 +170,25 @@ export async function ensureTopology(
   nc: NatsConnection,
   settings: TopologySettings,
 ): Promise<TopologyReport> {
+  if (settings.maxMessageSize < DEAD_LETTER_MAX_SIZE) {
+    throw new TopologyError(
+      `the message size limit (${settings.maxMessageSize} bytes) must be at least ${DEAD_LETTER_MAX_SIZE} bytes, the most a dead letter takes`,
+    );
+  }
   const jsm = await jetstreamManager(nc);
+  const warnings: string[] = [];
   // NOZZLE first: an older NOZZLE on `nozzle.>` must give up nozzle.dead.> before NOZZLE_DLQ can take it.
-  const stream = await ensureStream(jsm, workStreamConfig(settings));
-  const deadLetterStream = await ensureStream(jsm, deadLetterStreamConfig(settings));
+  const stream = await ensureStream(jsm, workStreamConfig(settings), warnings);
+  const deadLetterStream = await ensureStream(jsm, deadLetterStreamConfig(settings), warnings);
   const consumer = await ensureConsumer(jsm, names.stream, workerConsumerConfig(settings));
-  return { stream, deadLetterStream, consumer };
+  return { stream, deadLetterStream, consumer, warnings };
 }
 
-async function ensureStream(jsm: JetStreamManager, desired: DesiredStream): Promise<Change> {
+async function ensureStream(
+  jsm: JetStreamManager,
+  desired: DesiredStream,
+  warnings: string[],
+): Promise<Change> {
   const what = `stream ${desired.name}`;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -162,7 +200,9 @@ async function ensureStream(jsm: JetStreamManager, desired: DesiredStream): Prom
       if (matches(info.config, desired)) return 'unchanged';
       const update: Partial<DesiredStream> = { ...desired };
       delete update.name;
-      await jsm.streams.update(desired.name, update);
+      const after = await jsm.streams.update(desired.name, update);
+      const warning = overLimit(info.state, after.state, desired);
+      if (warning) warnings.push(warning);
       return 'updated';
     } catch (err) {
       // Another `setup` or publisher may have created it between our info and add: look again once.
@@ -200,6 +240,25 @@ async function ensureConsumer(
       throw new TopologyError(`cannot create or update ${what}: ${describeError(err)}`, { cause: err });
     }
   }
+}
+
+/**
+ * What an update that lowered max_bytes below what the stream held did:
+ * JetStream removes the oldest messages of a DiscardOld stream at once, and
+ * keeps everything in a DiscardNew one (which then refuses new messages until
+ * it is below the limit again).
+ */
+function overLimit(before: StreamState, after: StreamState, desired: DesiredStream): string | undefined {
+  const limit = desired.max_bytes ?? -1;
+  if (limit <= 0 || before.bytes <= limit) return undefined;
+  const removed = before.messages - after.messages;
+  if (removed > 0) {
+    return `${desired.name} held ${before.bytes} bytes in ${before.messages} messages, more than its new limit of ${limit} bytes: JetStream removed the oldest ${removed} (sequences ${before.first_seq} to ${after.first_seq - 1})`;
+  }
+  if (after.bytes > limit) {
+    return `${desired.name} holds ${after.bytes} bytes, more than its new limit of ${limit} bytes: nothing was removed, and it refuses new messages until it is below the limit`;
+  }
+  return undefined;
 }
 
 function matches(actual: object, desired: object): boolean {

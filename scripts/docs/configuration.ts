@@ -24,7 +24,8 @@ export function configurationMarkdown(): string {
     '',
     'Every setting is an environment variable; some also have a flag (flags win).',
     'A bad value stops the component at start-up with a message naming the setting.',
-    'Durations are written `250ms`, `30s`, `5m`, `1h30m`. Generated from `cli/settings.ts`.',
+    'Durations are written `250ms`, `30s`, `5m`, `1h30m`; sizes `16KiB`, `256MiB`, `1GiB` or a number of bytes.',
+    'Generated from `cli/settings.ts`.',
     '',
   ];
   const order = Object.keys(titles);

@@ -1,5 +1,6 @@
 import test from 'ava';
 import {
+  checkNotAhead,
   checkSubject,
   decisionId,
   encodeMessage,
@@ -124,4 +125,29 @@ test('the same decision has the same id; a new awake period or another workload 
   const wake2 = wakeMessage('shop', { at: new Date('2025-01-01T12:00:01Z') });
   t.is(decisionId(wake1), decisionId(wakeMessage('shop', { at: new Date('2025-01-01T12:00:00Z') })));
   t.not(decisionId(wake1), decisionId(wake2));
+});
+
+test('a message dated in the future beyond the clock skew is refused, with how far ahead it is', (t) => {
+  const now = new Date('2025-01-01T12:00:00.000Z');
+  const at = (iso: string) => ({ at: iso });
+  t.notThrows(() => checkNotAhead(at('2025-01-01T11:00:00.000Z'), now, 30_000), 'in the past');
+  t.notThrows(() => checkNotAhead(at('2025-01-01T12:00:30.000Z'), now, 30_000), 'at the skew exactly');
+  t.notThrows(() => checkNotAhead(at('2025-01-01T14:00:20+02:00'), now, 30_000), 'an offset within the skew');
+  const ahead = t.throws(() => checkNotAhead(at('2025-01-01T12:10:00.000Z'), now, 30_000), {
+    instanceOf: MessageError,
+  });
+  t.is(ahead.field, 'at');
+  t.is(
+    ahead.message,
+    'at: "2025-01-01T12:10:00.000Z" is 10m in the future (at most 30s of clock skew is allowed)',
+  );
+  t.regex(
+    t.throws(() => checkNotAhead(at('2025-01-01T12:00:30.400Z'), now, 30_000)).message,
+    /is 30s in the future/,
+  );
+  t.regex(
+    t.throws(() => checkNotAhead(at('2025-01-01T12:00:00.250Z'), now, 0)).message,
+    /is 250ms in the future \(at most 0ms of clock skew/,
+  );
+  t.throws(() => checkNotAhead(at('soon'), now, 30_000), { message: /not an RFC 3339 date-time/ });
 });

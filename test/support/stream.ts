@@ -12,6 +12,9 @@ export const testTopology: TopologySettings = {
   maxAge: 3_600_000,
   deadLetterMaxAge: 3_600_000,
   replicas: 1,
+  maxBytes: 256 * 1024 ** 2,
+  deadLetterMaxBytes: 64 * 1024 ** 2,
+  maxMessageSize: 16 * 1024,
 };
 
 /** The same settings as environment variables, for a `nozzle` child process. */
@@ -21,6 +24,9 @@ export const topologyEnv = (s: TopologySettings = testTopology): Record<string, 
   NOZZLE_DUPLICATE_WINDOW: `${s.duplicateWindow}ms`,
   NOZZLE_STREAM_MAX_AGE: `${s.maxAge}ms`,
   NOZZLE_DLQ_MAX_AGE: `${s.deadLetterMaxAge}ms`,
+  NOZZLE_STREAM_MAX_BYTES: String(s.maxBytes),
+  NOZZLE_DLQ_MAX_BYTES: String(s.deadLetterMaxBytes),
+  NOZZLE_MAX_MESSAGE_SIZE: String(s.maxMessageSize),
 });
 
 export async function setupTopology(nc: NatsConnection, overrides: Partial<TopologySettings> = {}) {
@@ -33,6 +39,7 @@ export interface DeadLetterView {
   readonly reason: string | undefined;
   readonly originalSubject: string | undefined;
   readonly deliveries: string | undefined;
+  readonly originalSize: string | undefined;
   readonly payload: string;
 }
 
@@ -49,6 +56,7 @@ export async function deadLetters(nc: NatsConnection): Promise<DeadLetterView[]>
       reason: stored.header.get(deadLetterHeaders.reason) || undefined,
       originalSubject: stored.header.get(deadLetterHeaders.subject) || undefined,
       deliveries: stored.header.get(deadLetterHeaders.deliveries) || undefined,
+      originalSize: stored.header.get(deadLetterHeaders.size) || undefined,
       payload: new TextDecoder().decode(stored.data),
     });
   }

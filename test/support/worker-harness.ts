@@ -22,6 +22,7 @@ export const workerDefaults: WorkerOptions = {
   retryDelay: 200,
   retryDelayMax: 2_000,
   operationTimeout: 60_000,
+  maxClockSkew: 30_000,
 };
 
 export interface RunningWorker {

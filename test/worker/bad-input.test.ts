@@ -4,15 +4,17 @@
  * a message about something that does not exist is acknowledged with the
  * reason logged.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { sleepMessage, encodeMessage } from '../../lib/messages.js';
 import { adminKube } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
-import { createTakeoverShop } from '../support/takeover-shop.js';
+import { createTakeoverShop, takeoverSlicesByName } from '../support/takeover-shop.js';
+import { DEAD_LETTER_PAYLOAD_LIMIT } from '../../lib/jetstream/dead-letter.js';
 import { createShop } from '../support/shop.js';
 import { privateQueue, publish, sample, startWorker } from '../support/worker-harness.js';
-import { deadLetters, queueEmpty, queueState } from '../support/stream.js';
+import { deadLetters, queueEmpty, queueState, testTopology, type DeadLetterView } from '../support/stream.js';
 
 const kube = adminKube();
 
@@ -105,8 +107,7 @@ test('a sleep that can never succeed is dead-lettered with the error, not retrie
   await publish(js, message);
   await eventually('answered', () => queueEmpty(nc));
 
-  const [letter, ...more] = await deadLetters(nc);
-  t.deepEqual(more, []);
+  const letter = await onlyDeadLetter(t, nc);
   t.like(letter, {
     kind: 'failed',
     subject: `nozzle.dead.${namespace}`,
@@ -122,3 +123,73 @@ test('a sleep that can never succeed is dead-lettered with the error, not retrie
   const jsm = await jetstreamManager(nc);
   t.is((await jsm.streams.info('NOZZLE')).state.messages, 0, 'removed from the work queue');
 });
+
+test('a sleep dated in the future beyond the clock skew is dead-lettered, never carried out, right after a wake', async (t) => {
+  const { nats, nc, js } = await privateQueue(t);
+  const { namespace, system } = await createTakeoverShop(kube, 'ahead');
+  const wokeAt = new Date().toISOString();
+  await kube.core.patchNamespace({
+    name: namespace,
+    body: [{ op: 'add', path: '/metadata/annotations', value: { 'nozzle.io/woke-at': wokeAt } }],
+  });
+  const worker = await startWorker(nats.url, kube, { systemNamespace: system });
+  t.teardown(() => worker.stop());
+  // Forged: dated 10 minutes ahead, it would pass the woke-at check and put the namespace back to sleep.
+  const forged = sleepMessage(namespace, { kind: 'Deployment', name: 'web' }, { at: minutesFromNow(10) });
+  // Within the skew (a publisher's clock slightly ahead): carried out as usual.
+  const skewed = sleepMessage(namespace, { kind: 'Deployment', name: 'api' }, { at: minutesFromNow(0.25) });
+  await publish(js, forged);
+  await publish(js, skewed);
+  await eventually('both answered', () => queueEmpty(nc));
+
+  const letter = await onlyDeadLetter(t, nc);
+  t.like(letter, {
+    kind: 'invalid',
+    subject: `nozzle.dead.${namespace}`,
+    deliveries: '1',
+    payload: encodeMessage(forged),
+  });
+  t.regex(
+    letter?.reason ?? '',
+    /^invalid message: at: ".*" is 10m in the future \(at most 30s of clock skew/,
+  );
+  const web = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
+  t.is(web.spec?.replicas, 3, 'the forged sleep was not carried out');
+  t.is(web.metadata?.annotations?.['nozzle.io/replicas'], undefined);
+  const slices = Object.keys(await takeoverSlicesByName(kube, namespace));
+  t.false(
+    slices.some((name) => name.startsWith('web-nozzle')),
+    `web was not taken over either: ${slices.join(', ')}`,
+  );
+  t.is((await kube.apps.readNamespacedDeployment({ namespace, name: 'api' })).spec?.replicas, 0);
+  const ns = await kube.core.readNamespace({ name: namespace });
+  t.is(ns.metadata?.annotations?.['nozzle.io/woke-at'], wokeAt);
+  const metrics = await worker.registry.metrics();
+  t.is(sample(metrics, 'nozzle_worker_messages_total', { op: 'invalid', outcome: 'dead_lettered' }), 1);
+  t.is(sample(metrics, 'nozzle_worker_dead_letters_total', { kind: 'invalid' }), 1);
+});
+
+test('junk is bounded: over the message size limit it is refused at publish; under it, dead-lettered cut to 4 KiB', async (t) => {
+  const { nats, nc, js } = await privateQueue(t);
+  const subject = 'nozzle.sleep.junk';
+  const over = new Uint8Array(testTopology.maxMessageSize + 1).fill(0x7b);
+  await t.throwsAsync(js.publish(subject, over), { message: /message size exceeds maximum allowed/ });
+  const under = new Uint8Array(12 * 1024).fill(0x7b);
+  await js.publish(subject, under);
+
+  const worker = await startWorker(nats.url, kube);
+  t.teardown(() => worker.stop());
+  await eventually('answered', () => queueEmpty(nc));
+  const letter = await onlyDeadLetter(t, nc);
+  t.like(letter, { kind: 'invalid', originalSubject: subject, originalSize: String(12 * 1024) });
+  t.is(letter?.payload, '{'.repeat(DEAD_LETTER_PAYLOAD_LIMIT), 'the first 4 KiB only');
+  t.regex(letter?.reason ?? '', /body: not JSON/);
+});
+
+const minutesFromNow = (minutes: number): Date => new Date(Date.now() + minutes * 60_000);
+
+async function onlyDeadLetter(t: ExecutionContext, nc: NatsConnection): Promise<DeadLetterView | undefined> {
+  const [letter, ...more] = await deadLetters(nc);
+  t.deepEqual(more, [], 'one dead letter only');
+  return letter;
+}
