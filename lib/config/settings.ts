@@ -91,6 +91,51 @@ export function duration(spec: Spec<number> & { min?: number }): Setting<number>
   };
 }
 
+/** `true` or `false`. */
+export function boolean(spec: Spec<boolean>): Setting<boolean> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const v = raw.trim().toLowerCase();
+      if (v !== 'true' && v !== 'false') throw new Error(`"${raw}" is not true or false`);
+      return v === 'true';
+    },
+    show: String,
+  };
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** A size in bytes, written `65536`, `512Ki`, `64Mi`, `1Gi` (the Kubernetes binary suffixes). */
+export function bytes(spec: Spec<number> & { min: number }): Setting<number> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(raw.trim());
+      if (!m) throw new Error(`"${raw}" is not a size (65536, 512Ki, 64Mi, 1Gi)`);
+      const n = Number(m[1]) * BYTE_UNITS[m[2] ?? '']!;
+      if (n < spec.min) throw new Error(`${raw} is less than the minimum ${spec.min} bytes`);
+      return n;
+    },
+    show: (v) => {
+      for (const unit of ['Gi', 'Mi', 'Ki'] as const) {
+        if (v > 0 && v % BYTE_UNITS[unit]! === 0) return `${v / BYTE_UNITS[unit]!}${unit}`;
+      }
+      return String(v);
+    },
+  };
+}
+
+/** A secret: empty by default (the component says when it needs one), never shown. */
+export function secret(spec: Omit<Spec<string>, 'default'>): Setting<string> {
+  return {
+    ...spec,
+    default: '',
+    parse: (raw) => raw.trim(),
+    show: (v) => (v === '' ? '' : '(set)'),
+  };
+}
+
 export function oneOf<const V extends string>(spec: Spec<V> & { values: readonly V[] }): Setting<V> {
   return {
     ...spec,

@@ -201,7 +201,7 @@ test('the not-found page is friendly and tells nothing about the cluster', (t) =
   t.false(page.includes('http-equiv="refresh"'), 'no refresh');
 });
 
-test('no external assets: no URLs, no links, nothing to load but the same-origin status', (t) => {
+test('no external assets: no URLs, no links, nothing to load but the same-origin status and wake', (t) => {
   const pages = [
     ...phases.map((phase) => renderWaitingPage({ ...status, phase })),
     renderNotFoundPage('x.example.com'),
@@ -214,7 +214,7 @@ test('no external assets: no URLs, no links, nothing to load but the same-origin
     t.false(/url\(|@import/i.test(between(page, '<style>', '</style>')), 'the stylesheet loads nothing');
   }
   const fetched = [...PAGE_SCRIPT.matchAll(/fetch\(\s*'([^']*)'/g)].map((m) => m[1]);
-  t.deepEqual(fetched, ['/_nozzle/status']);
+  t.deepEqual(fetched, ['/_nozzle/status', '/_nozzle/wake']);
   t.false(/https?:|\/\/[a-z0-9]/i.test(PAGE_SCRIPT.replace(/^\s*\/\/.*$/gm, '')));
 });
 
@@ -285,4 +285,20 @@ test('reduced motion turns animations and transitions off', (t) => {
     style,
     /@media \(prefers-reduced-motion:reduce\)\{[^}]*animation:none!important;transition:none!important/,
   );
+});
+
+test('a verified wake’s token is an escaped attribute of <main>; without one there is none', (t) => {
+  const status = {
+    namespace: 'shop',
+    host: 'shop.example',
+    phase: 'sleeping',
+    timeoutMs: 1000,
+    workloads: [],
+  } as const;
+  t.regex(
+    renderWaitingPage(status, { wakeToken: '123.abc_-' }),
+    /<main id="nz"[^>]* data-wake-token="123\.abc_-"/,
+  );
+  t.regex(renderWaitingPage(status, { wakeToken: '"><x' }), /data-wake-token="&quot;&gt;&lt;x"/);
+  t.notRegex(renderWaitingPage(status), /data-wake-token="/);
 });
