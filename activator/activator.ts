@@ -17,8 +17,9 @@ import { DataPath } from './data-path.js';
 import { EndpointIndex } from './endpoint-index.js';
 import { Convergence } from './convergence/convergence.js';
 import { createActivatorMetrics, type ActivatorMetrics } from './metrics.js';
-import type { activatorCommandSettings } from './settings.js';
+import { validateActivatorSettings, type activatorCommandSettings } from './settings.js';
 import { WakeCoordinator } from './wake-coordinator.js';
+import { WakeLimits } from './wake-limits.js';
 import { Wake, kubeWakeDeps } from './wake.js';
 
 export type ActivatorConfig = Values<typeof activatorCommandSettings>;
@@ -45,6 +46,7 @@ export class Activator {
 
   static async start(options: ActivatorOptions): Promise<Activator> {
     const { config, kube, log } = options;
+    validateActivatorSettings(config);
     const registry = options.registry ?? createRegistry('activator');
     const metrics = createActivatorMetrics(registry);
     const index = EndpointIndex.watching(kube, kube.config, log.child({ part: 'endpoints' })).start();
@@ -52,6 +54,10 @@ export class Activator {
     const wakes = new WakeCoordinator({
       log: wakeLog,
       wakeGraceMs: config.wakeGrace,
+      limits: new WakeLimits(
+        { minIntervalMs: config.wakeMinInterval, ratePerSecond: config.wakeRate, burst: config.wakeBurst },
+        metrics.refusals,
+      ),
       start: (namespace) =>
         new Wake(
           namespace,
@@ -67,6 +73,8 @@ export class Activator {
       systemNamespace: config.systemNamespace,
       host: config.listenAddress,
       holdLimit: config.holdLimit,
+      holdBudget: config.holdBudget,
+      ...(config.verifiedWake ? { verifiedWakeSecret: config.wakeSecret } : {}),
       settings: {
         silentDelayMs: config.silentDelay,
         headerTimeoutMs: config.headerTimeout,
@@ -75,6 +83,7 @@ export class Activator {
         spliceIdleTimeoutMs: config.spliceIdleTimeout,
         retryAfterSeconds: Math.ceil(config.retryAfter / 1000),
         ignoredAgents: config.ignoredAgents,
+        botAgents: config.botAgents,
       },
     });
     const admin = await startHealthServer({

@@ -4,19 +4,23 @@
  *
  *   ready already?           -> splice at once (no sniff, no wake)
  *   sniff: closed-silent     -> nothing (a TCP health check: no wake)
- *          http1             -> read the head, then
- *              /_nozzle/...  -> page server (status of this namespace)
+ *          slow              -> closed (an opening unfinished at the header timeout)
+ *          http1             -> read the head (same deadline, from accept), then
+ *              bot           -> 503 + Retry-After, no wake
+ *              /_nozzle/...  -> page server (status of this namespace, verified wake)
  *              health check  -> 200, no wake
  *              browser GET   -> page server (waiting page, wake)
  *              else          -> hold
  *          tls, http2, other, silent -> hold
- *   hold: slot (per namespace) -> wake -> ready endpoint (readiness timeout)
+ *   hold: slot (per namespace) -> budget (all namespaces) -> wake (rate
+ *         limits) -> ready endpoint (readiness timeout)
  *         -> connect (round robin) -> splice with every byte read so far
  *
  * HTTP is never re-serialized: the client's bytes go to the pod as they
  * came, and once spliced nothing is parsed. The activator answers HTTP
- * itself only to refuse (400/408/431, 503 over the hold limit, 504 past the
- * readiness timeout, 502); any other protocol is closed instead.
+ * itself only to refuse (400/408/431, 503 over the hold limit or budget, for
+ * a wake refused by a rate limit or a bot, 504 past the readiness timeout,
+ * 502); any other protocol is closed instead.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../lib/log.js';
@@ -24,14 +28,16 @@ import type { PortTarget } from '../lib/takeover/port-assignment.js';
 import { Dialer } from './dial.js';
 import type { EndpointIndex, ReadyEndpoint } from './endpoint-index.js';
 import { HeldBytes } from './held-bytes.js';
+import type { HoldBudget } from './hold-budget.js';
 import type { HoldSlots } from './holds.js';
 import { answer } from './http-answer.js';
 import { decideHttp } from './http-decision.js';
-import type { ActivatorMetrics, ConnectionClass } from './metrics.js';
+import type { ActivatorMetrics, ConnectionClass, ConnectionOutcome, Refusal } from './metrics.js';
 import type { PageServer } from './page-server.js';
 import { readRequestHead, type HeadResult } from './request-head.js';
 import { sniff } from './sniff.js';
 import { splice } from './splice.js';
+import { WakeRefused } from './wake-limits.js';
 import type { DataPathWake, Wakes } from './waker.js';
 
 export interface ConnectionSettings {
@@ -42,12 +48,14 @@ export interface ConnectionSettings {
   readonly spliceIdleTimeoutMs: number;
   readonly retryAfterSeconds: number;
   readonly ignoredAgents: readonly RegExp[];
+  readonly botAgents: readonly RegExp[];
 }
 
 export interface ConnectionDeps {
   readonly index: Pick<EndpointIndex, 'ready' | 'whenReady' | 'hasOwnReady' | 'takenOver'>;
   readonly wakes: Wakes;
   readonly holds: HoldSlots;
+  readonly budget: HoldBudget;
   readonly pages: Pick<PageServer, 'serve'>;
   readonly metrics: ActivatorMetrics;
   readonly log: Logger;
@@ -74,15 +82,32 @@ export class ConnectionPipeline {
     const { index, metrics, settings } = this.deps;
     const ready = index.ready(target);
     if (ready.length > 0) return this.forward(socket, target, 'ready', ready, Buffer.alloc(0), false);
-    const sniffed = await sniff(socket, { silentDelayMs: settings.silentDelayMs });
+    // One deadline from accept for everything before the decision: the sniff and the head.
+    const deadline = performance.now() + settings.headerTimeoutMs;
+    const sniffed = await sniff(socket, {
+      silentDelayMs: settings.silentDelayMs,
+      deadlineMs: settings.headerTimeoutMs,
+    });
     if (sniffed.kind === 'closed-silent') {
       metrics.connection('closed-silent', 'closed-silent');
       return void socket.destroy();
     }
+    if (sniffed.kind === 'slow') {
+      metrics.connection('slow', 'header-timeout');
+      metrics.refused('header-timeout');
+      return void socket.destroy();
+    }
     if (sniffed.kind !== 'http1') return this.hold(socket, target, sniffed.kind, sniffed.bytes, false);
-    const read = await readRequestHead(socket, sniffed.bytes, { timeoutMs: settings.headerTimeoutMs });
+    const read = await readRequestHead(socket, sniffed.bytes, {
+      timeoutMs: Math.max(1, deadline - performance.now()),
+    });
     if (!read.ok) return this.refuse(socket, read);
-    switch (decideHttp(read.head, settings.ignoredAgents)) {
+    switch (decideHttp(read.head, settings)) {
+      case 'bot':
+        return this.refuseWaiting(socket, 'http1', true, 'bot', 'bot', {
+          error: 'asleep',
+          message: 'this app is asleep and is not woken for crawlers; retry later',
+        });
       case 'page':
       case 'browser':
         metrics.connection('http1', 'page');
@@ -101,6 +126,7 @@ export class ConnectionPipeline {
       return void socket.destroy();
     }
     this.deps.metrics.connection('http1', 'bad-request');
+    if (read.problem === 'timeout') this.deps.metrics.refused('header-timeout');
     answer(socket, REFUSALS[read.problem], { error: 'bad_request', message: read.reason });
   }
 
@@ -112,27 +138,49 @@ export class ConnectionPipeline {
     head: Buffer,
     http: boolean,
   ): Promise<void> {
-    const { holds, metrics, settings } = this.deps;
-    const slot = holds.tryAcquire(target.namespace);
+    const { holds, budget, wakes, metrics } = this.deps;
+    const { namespace } = target;
+    const slot = holds.tryAcquire(namespace);
     if (!slot) {
-      metrics.connection(kind, 'hold-limit');
-      if (!http) return void socket.destroy();
-      return answer(
-        socket,
-        503,
-        {
-          error: 'hold_limit',
-          message: `too many connections are waiting for namespace ${target.namespace} to wake; retry later`,
-        },
-        { 'retry-after': String(settings.retryAfterSeconds) },
-      );
+      return this.refuseWaiting(socket, kind, http, 'hold-limit', 'hold-limit', {
+        error: 'hold_limit',
+        message: `too many connections are waiting for namespace ${namespace} to wake; retry later`,
+      });
     }
-    const held = new HeldBytes(socket, head, http);
+    const charge = budget.tryCharge(head.length);
+    if (!charge) {
+      slot.release();
+      return this.refuseWaiting(socket, kind, http, 'hold-budget', 'hold-budget', {
+        error: 'hold_budget',
+        message: 'too many connections are waiting for apps to wake; retry later',
+      });
+    }
+    let wake: DataPathWake | undefined;
+    try {
+      wake = wakes.wake(namespace, { retryFailed: true });
+    } catch (err) {
+      if (err instanceof WakeRefused) {
+        slot.release();
+        charge.release();
+        return this.refuseWaiting(
+          socket,
+          kind,
+          http,
+          'wake-limit',
+          undefined, // counted by the limits themselves
+          { error: 'wake_limit', message: 'this app cannot be woken right now; retry later' },
+          Math.ceil(err.retryAfterMs / 1000),
+        );
+      }
+      // The coordinator is closed (shutting down): a failed wake.
+    }
+    const held = new HeldBytes(socket, head, http, (bytes) => charge.add(bytes));
     let outcome: ReadyEndpoint[] | HoldEnd;
     try {
-      outcome = await this.waitReady(target, held.signal);
+      outcome = wake ? await this.waitReady(target, wake, held.signal) : 'wake-failed';
     } finally {
       slot.release();
+      charge.release();
     }
     const bytes = held.release();
     if (Array.isArray(outcome)) return this.forward(socket, target, kind, outcome, bytes, true);
@@ -143,23 +191,42 @@ export class ConnectionPipeline {
     metrics.connection(kind, outcome);
     if (!http) return void socket.destroy();
     if (outcome === 'timeout') return answer(socket, 504, this.notReady(target));
-    const wake = this.deps.wakes.get(target.namespace);
+    const failed = this.deps.wakes.get(target.namespace);
     answer(socket, 502, {
       error: 'wake_failed',
       namespace: target.namespace,
-      message: wake?.failure?.message ?? `namespace ${target.namespace} could not be woken`,
+      message: failed?.failure?.message ?? `namespace ${target.namespace} could not be woken`,
     });
   }
 
+  /**
+   * A connection refused before it is held: HTTP gets 503 with Retry-After
+   * (the setting's, or later when the refusal says so), anything else is closed.
+   */
+  private refuseWaiting(
+    socket: Socket,
+    kind: ConnectionClass,
+    http: boolean,
+    outcome: ConnectionOutcome,
+    reason: Refusal | undefined,
+    body: object,
+    retryAfterSeconds = 0,
+  ): void {
+    const { metrics, settings } = this.deps;
+    metrics.connection(kind, outcome);
+    if (reason) metrics.refused(reason);
+    if (!http) return void socket.destroy();
+    const retryAfter = Math.max(settings.retryAfterSeconds, retryAfterSeconds);
+    answer(socket, 503, body, { 'retry-after': String(retryAfter) });
+  }
+
   /** The target's ready endpoints, or why there are none: the client left, the timeout, the wake failed. */
-  private async waitReady(target: PortTarget, gone: AbortSignal): Promise<ReadyEndpoint[] | HoldEnd> {
-    const { index, wakes, settings } = this.deps;
-    let wake: DataPathWake;
-    try {
-      wake = wakes.wake(target.namespace, { retryFailed: true });
-    } catch {
-      return 'wake-failed'; // the coordinator is closed: shutting down
-    }
+  private async waitReady(
+    target: PortTarget,
+    wake: DataPathWake,
+    gone: AbortSignal,
+  ): Promise<ReadyEndpoint[] | HoldEnd> {
+    const { index, settings } = this.deps;
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(new Error('readiness timeout')), settings.readinessTimeoutMs);
     const onGone = (): void => stop.abort(gone.reason);

@@ -11,6 +11,7 @@ import type { Logger } from '../lib/log.js';
 import type { PortTarget } from '../lib/takeover/port-assignment.js';
 import { ConnectionPipeline, type ConnectionSettings } from './connection.js';
 import type { EndpointIndex } from './endpoint-index.js';
+import { HoldBudget } from './hold-budget.js';
 import { HoldSlots } from './holds.js';
 import type { ActivatorMetrics } from './metrics.js';
 import { PageServer } from './page-server.js';
@@ -28,6 +29,10 @@ export interface DataPathOptions {
   /** Address the takeover ports listen on. */
   readonly host: string;
   readonly holdLimit: number;
+  /** NOZZLE_HOLD_BUDGET, bytes, every namespace together. */
+  readonly holdBudget: number;
+  /** NOZZLE_WAKE_SECRET when NOZZLE_VERIFIED_WAKE is on. */
+  readonly verifiedWakeSecret?: string;
   readonly settings: ConnectionSettings;
   /** Started and stopped by the caller, who shares it with the wakes. */
   readonly index: EndpointIndex;
@@ -36,6 +41,7 @@ export interface DataPathOptions {
 export class DataPath {
   readonly index: EndpointIndex;
   readonly holds: HoldSlots;
+  readonly budget: HoldBudget;
   private readonly listeners: PortListeners<PortTarget>;
   private readonly ports: PortTable;
   private readonly pages: PageServer;
@@ -45,15 +51,18 @@ export class DataPath {
     const { kube, log, metrics, wakes, settings } = options;
     this.index = options.index;
     this.holds = new HoldSlots(options.holdLimit, metrics.held);
+    this.budget = new HoldBudget(options.holdBudget, metrics.holdBudgetUsed);
     this.pages = new PageServer({
       index: this.index,
       wakes,
       readinessTimeoutMs: settings.readinessTimeoutMs,
+      ...(options.verifiedWakeSecret === undefined ? {} : { verifiedWakeSecret: options.verifiedWakeSecret }),
     });
     const pipeline = new ConnectionPipeline({
       index: this.index,
       wakes,
       holds: this.holds,
+      budget: this.budget,
       pages: this.pages,
       metrics,
       log: log.child({ part: 'connection' }),

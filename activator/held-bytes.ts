@@ -5,6 +5,9 @@
  * memory), and is written to the pod first on the splice. `gone` fires on a
  * close or reset, and on a FIN too when `finIsGone` (an HTTP client never
  * half-closes while waiting for its answer; a raw TCP client may).
+ * `onBytes` is told of every chunk kept (hold-budget.ts charges them). What
+ * a held client sends extends no deadline: the readiness timeout runs from
+ * the start of the hold whatever arrives.
  */
 import type { Socket } from 'node:net';
 
@@ -19,6 +22,7 @@ export class HeldBytes {
     private readonly socket: Socket,
     head: Buffer,
     private readonly finIsGone: boolean,
+    private readonly onBytes?: (bytes: number) => void,
   ) {
     this.chunks = [head];
     this.length = head.length;
@@ -42,6 +46,7 @@ export class HeldBytes {
   private readonly onData = (chunk: Buffer): void => {
     this.chunks.push(chunk);
     this.length += chunk.length;
+    this.onBytes?.(chunk.length);
     if (this.length >= HELD_BYTES_CAP) this.socket.pause();
   };
 

@@ -15,7 +15,15 @@ export type ConnectionOutcome =
   | 'ignored'
   /** Closed without a byte: no wake. */
   | 'closed-silent'
+  /** Over NOZZLE_HOLD_LIMIT (this namespace) or NOZZLE_HOLD_BUDGET (all together). */
   | 'hold-limit'
+  | 'hold-budget'
+  /** Its wake was refused by NOZZLE_WAKE_MIN_INTERVAL or NOZZLE_WAKE_RATE: nothing started. */
+  | 'wake-limit'
+  /** A crawler's User-Agent (NOZZLE_ACTIVATOR_BOT_AGENTS): 503, no wake. */
+  | 'bot'
+  /** Began a protocol's opening (an HTTP request line, a TLS record) and did not finish it within the header timeout: closed. */
+  | 'header-timeout'
   /** No ready endpoint within the readiness timeout. */
   | 'timeout'
   | 'wake-failed'
@@ -26,16 +34,22 @@ export type ConnectionOutcome =
   /** The client went away while held or before its head was complete. */
   | 'client-gone';
 
+/** Why the activator refused a connection or a wake (each a bound of docs/activator.md, "Bounds"). */
+export type Refusal = 'hold-limit' | 'hold-budget' | 'wake-interval' | 'wake-rate' | 'bot' | 'header-timeout';
+
 export interface ActivatorMetrics {
   readonly wakes: Counter<'result'>;
   readonly wakeDuration: Histogram;
   readonly restoredWorkloads: Counter;
   readonly connections: Counter<'kind' | 'outcome'>;
   readonly held: Gauge;
+  readonly holdBudgetUsed: Gauge;
+  readonly refusals: Counter<'reason'>;
   readonly readyToForward: Histogram;
   readonly listeners: Gauge;
   readonly invalidLeases: Gauge;
   connection(kind: ConnectionClass, outcome: ConnectionOutcome): void;
+  refused(reason: Refusal): void;
 }
 
 export function createActivatorMetrics(registry: Registry): ActivatorMetrics {
@@ -44,6 +58,12 @@ export function createActivatorMetrics(registry: Registry): ActivatorMetrics {
     name: 'nozzle_activator_connections_total',
     help: 'Connections accepted on takeover ports, by kind (ready, http1, tls, http2-prior-knowledge, other, silent, closed-silent) and outcome',
     labelNames: ['kind', 'outcome'],
+    registers,
+  });
+  const refusals = new Counter({
+    name: 'nozzle_activator_refusals_total',
+    help: 'Connections and wakes refused by a bound, by reason: hold-limit, hold-budget, wake-interval, wake-rate, bot, header-timeout',
+    labelNames: ['reason'],
     registers,
   });
   return {
@@ -70,6 +90,12 @@ export function createActivatorMetrics(registry: Registry): ActivatorMetrics {
       help: 'Connections waiting for their Service to have a ready endpoint',
       registers,
     }),
+    holdBudgetUsed: new Gauge({
+      name: 'nozzle_activator_hold_budget_used_bytes',
+      help: 'What held connections are charged against NOZZLE_HOLD_BUDGET: a per-connection estimate plus their buffered bytes',
+      registers,
+    }),
+    refusals,
     readyToForward: new Histogram({
       name: 'nozzle_activator_ready_to_forward_seconds',
       help: "From a held connection's Service having a ready endpoint (as the EndpointSlice watch told) to its connection to the pod being open",
@@ -87,5 +113,6 @@ export function createActivatorMetrics(registry: Registry): ActivatorMetrics {
       registers,
     }),
     connection: (kind, outcome) => connections.inc({ kind, outcome }),
+    refused: (reason) => refusals.inc({ reason }),
   };
 }

@@ -1,7 +1,11 @@
 /**
  * The activator's own HTTP answers on a takeover port: the waiting page for a
  * browser navigation (starting the namespace's wake) and `/_nozzle/status`
- * of the port's namespace only. A node:http Server that never listens: the
+ * of the port's namespace only. With a verified wake (NOZZLE_VERIFIED_WAKE)
+ * the page starts nothing: it carries a signed token (wake-token.ts) that its
+ * script sends back to `POST /_nozzle/wake`, which starts the wake; status
+ * polls then never start one. A wake refused by a rate limit starts nothing
+ * either: the page (already 503) says when to retry. A node:http Server that never listens: the
  * connection pipeline hands it sniffed connections with their bytes replayed
  * (sniff.ts replayToHttpServer). Every answer has `Connection: close`: the
  * next request opens a new connection, which reaches the app once it runs.
@@ -15,14 +19,21 @@ import type { EndpointIndex } from './endpoint-index.js';
 import { sendJson, sendWaitingPage } from './responses.js';
 import { replayToHttpServer } from './sniff.js';
 import { wakeStatus } from './status.js';
-import type { Wakes } from './waker.js';
+import { WakeRefused } from './wake-limits.js';
+import { issueWakeToken, verifyWakeToken } from './wake-token.js';
+import type { DataPathWake, Wakes } from './waker.js';
 
 export const STATUS_PATH = `${ACTIVATOR_PREFIX}status`;
+export const WAKE_PATH = `${ACTIVATOR_PREFIX}wake`;
+/** The request header that carries the verified wake's token (a custom header: no cross-site form can send it). */
+export const WAKE_TOKEN_HEADER = 'x-nozzle-wake-token';
 
 export interface PageServerDeps {
   readonly index: Pick<EndpointIndex, 'hasOwnReady'>;
   readonly wakes: Wakes;
   readonly readinessTimeoutMs: number;
+  /** The verified wake's secret (NOZZLE_WAKE_SECRET) when NOZZLE_VERIFIED_WAKE is on; absent: browsers wake at once. */
+  readonly verifiedWakeSecret?: string;
 }
 
 export class PageServer {
@@ -49,24 +60,80 @@ export class PageServer {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const target = this.targets.get(req.socket);
     if (!target) return void res.destroy();
-    const { index, wakes, readinessTimeoutMs } = this.deps;
+    const { index, wakes, readinessTimeoutMs, verifiedWakeSecret: secret } = this.deps;
     const { namespace, service } = target;
     const ready = index.hasOwnReady(namespace, service);
     const host = hostName(req.headers.host) || `${service}.${namespace}`;
     const path = new URL(req.url ?? '/', 'http://activator').pathname;
+    const status = (wake: DataPathWake | undefined) =>
+      wakeStatus({ namespace, host, wake, ready, timeoutMs: readinessTimeoutMs });
     if (!path.startsWith(ACTIVATOR_PREFIX)) {
       // A browser navigation (connection.ts sends nothing else here).
-      const wake = wakes.wake(namespace, { retryFailed: true });
-      const status = wakeStatus({ namespace, host, wake, ready, timeoutMs: readinessTimeoutMs });
-      return sendWaitingPage(res, status, REFRESH_SECONDS);
+      const current = wakes.get(namespace);
+      if (secret !== undefined && !ready && current?.state !== 'waking') {
+        // Verified wake: the page asks the browser to confirm; nothing starts yet.
+        return sendWaitingPage(res, status(current), REFRESH_SECONDS, issueWakeToken(secret, namespace));
+      }
+      const started = this.start(namespace, { retryFailed: true });
+      return sendWaitingPage(res, status(started.wake), Math.max(REFRESH_SECONDS, started.retryAfterSeconds));
     }
+    if (path === WAKE_PATH && secret !== undefined)
+      return this.verifiedWake(req, res, secret, target, status);
     if (path !== STATUS_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) {
       return sendJson(res, 404, { error: 'not_found', message: `${path} is not an activator path` });
     }
     // A poll starts a wake nobody started (the page was served by another
-    // replica, or before a restart) but does not retry a failed one.
-    const wake = ready ? wakes.get(namespace) : wakes.wake(namespace, { retryFailed: false });
-    sendJson(res, 200, wakeStatus({ namespace, host, wake, ready, timeoutMs: readinessTimeoutMs }));
+    // replica, or before a restart) but does not retry a failed one; with a
+    // verified wake, only /_nozzle/wake starts one.
+    const wake =
+      ready || secret !== undefined
+        ? wakes.get(namespace)
+        : this.start(namespace, { retryFailed: false }).wake;
+    sendJson(res, 200, status(wake));
+  }
+
+  /** `POST /_nozzle/wake` with the page's token: starts the wake (202), or says why not (403, 503). */
+  private verifiedWake(
+    req: IncomingMessage,
+    res: ServerResponse,
+    secret: string,
+    target: PortTarget,
+    status: (wake: DataPathWake | undefined) => object,
+  ): void {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return sendJson(res, 405, { error: 'method_not_allowed', message: `${WAKE_PATH} takes POST` });
+    }
+    const token = req.headers[WAKE_TOKEN_HEADER];
+    if (!verifyWakeToken(secret, target.namespace, typeof token === 'string' ? token : undefined)) {
+      return sendJson(res, 403, {
+        error: 'invalid_token',
+        message: 'the wake token is missing, expired or not for this app; reload the page',
+      });
+    }
+    const started = this.start(target.namespace, { retryFailed: true });
+    if (started.retryAfterSeconds > 0) {
+      res.setHeader('retry-after', String(started.retryAfterSeconds));
+      return sendJson(res, 503, {
+        error: 'wake_limit',
+        message: 'the app cannot be woken right now; retry later',
+      });
+    }
+    sendJson(res, 202, status(started.wake));
+  }
+
+  /** Starts or joins the namespace's wake; a refusal (rate limit, shutdown) starts nothing and says when to retry. */
+  private start(
+    namespace: string,
+    options: { retryFailed: boolean },
+  ): { wake: DataPathWake | undefined; retryAfterSeconds: number } {
+    const { wakes } = this.deps;
+    try {
+      return { wake: wakes.wake(namespace, options), retryAfterSeconds: 0 };
+    } catch (err) {
+      const retryAfterMs = err instanceof WakeRefused ? err.retryAfterMs : REFRESH_SECONDS * 1000;
+      return { wake: wakes.get(namespace), retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
+    }
   }
 }
 

@@ -23,9 +23,17 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** The rescaler waiting page, at once: 503 so nothing caches or indexes it as the app. */
-export function sendWaitingPage(res: ServerResponse, status: WakeStatus, retryAfterSeconds: number): void {
-  const text = renderWaitingPage(status);
+/**
+ * The rescaler waiting page, at once: 503 so nothing caches or indexes it as
+ * the app. With `wakeToken` (verified wake) its script confirms the wake.
+ */
+export function sendWaitingPage(
+  res: ServerResponse,
+  status: WakeStatus,
+  retryAfterSeconds: number,
+  wakeToken?: string,
+): void {
+  const text = renderWaitingPage(status, wakeToken === undefined ? {} : { wakeToken });
   res.writeHead(503, {
     ...CLOSE,
     'content-type': 'text/html; charset=utf-8',

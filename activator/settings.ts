@@ -1,7 +1,19 @@
 /** The settings of `nozzle activator` only; the shared ones are in lib/config/nozzle.ts. */
 import { optIn } from '../lib/config/nozzle.js';
-import { duration, integer, string, type Setting } from '../lib/config/settings.js';
+import {
+  ConfigError,
+  boolean,
+  byteSize,
+  duration,
+  integer,
+  secret,
+  string,
+  type Setting,
+} from '../lib/config/settings.js';
+import { DEFAULT_BOT_AGENTS } from './bot-agents.js';
 import { DEFAULT_IGNORED_AGENTS } from './ignored-agents.js';
+import { HELD_CONNECTION_BYTES } from './hold-budget.js';
+import { MIN_WAKE_SECRET_LENGTH, WAKE_TOKEN_TTL_MS } from './wake-token.js';
 
 /** Comma-separated regular expressions, each checked at start-up. */
 function regexList(spec: Omit<Setting<readonly RegExp[]>, 'parse' | 'show'>): Setting<readonly RegExp[]> {
@@ -47,6 +59,42 @@ export const activatorSettings = {
     max: 1_000_000,
     doc: 'held connections per namespace; past it HTTP gets 503 with Retry-After, anything else is closed',
   }),
+  holdBudget: byteSize({
+    env: 'NOZZLE_HOLD_BUDGET',
+    default: 64 * 1024 ** 2,
+    min: 1024 * 1024,
+    max: 64 * 1024 ** 3,
+    doc: `what held connections may cost in all, every namespace together: each is charged ${HELD_CONNECTION_BYTES / 1024} KiB (measured) plus the bytes it has buffered (64 KiB at most); past it the next connection is refused like over NOZZLE_HOLD_LIMIT (HTTP 503 with Retry-After, anything else closed)`,
+  }),
+  wakeMinInterval: duration({
+    env: 'NOZZLE_WAKE_MIN_INTERVAL',
+    default: 5_000,
+    min: 0,
+    doc: 'at most one new wake per namespace per this interval on each replica (a wake in progress or just finished is shared anyway: this bounds failed and repeated ones); a connection whose wake is refused gets 503 with Retry-After (HTTP) or is closed, and starts nothing',
+  }),
+  wakeRate: integer({
+    env: 'NOZZLE_WAKE_RATE',
+    default: 20,
+    min: 1,
+    max: 100_000,
+    doc: 'new wakes per second on each replica, every namespace together (a token bucket, burst NOZZLE_WAKE_BURST); past it a connection that would start a wake gets 503 with Retry-After (HTTP) or is closed',
+  }),
+  wakeBurst: integer({
+    env: 'NOZZLE_WAKE_BURST',
+    default: 40,
+    min: 1,
+    max: 100_000,
+    doc: 'how many wakes may start at once before NOZZLE_WAKE_RATE applies',
+  }),
+  verifiedWake: boolean({
+    env: 'NOZZLE_VERIFIED_WAKE',
+    default: false,
+    doc: `when true, a browser's first request gets the waiting page without a wake: the page's script confirms with a signed token (HMAC with NOZZLE_WAKE_SECRET, this namespace, ${WAKE_TOKEN_TTL_MS / 60_000} min) at /_nozzle/wake, which starts the wake; for public preview hosts that crawlers hit. Requests that are not browser navigations are held and wake as before`,
+  }),
+  wakeSecret: secret({
+    env: 'NOZZLE_WAKE_SECRET',
+    doc: `the key that signs verified-wake tokens (at least ${MIN_WAKE_SECRET_LENGTH} characters, the same on every replica); required when NOZZLE_VERIFIED_WAKE is true`,
+  }),
   wakeGrace: duration({
     env: 'NOZZLE_WAKE_GRACE',
     default: 120_000,
@@ -69,7 +117,7 @@ export const activatorSettings = {
     env: 'NOZZLE_RETRY_AFTER',
     default: 5_000,
     min: 1_000,
-    doc: "the Retry-After of the activator's 503 answers (over the hold limit); rounded up to whole seconds. The waiting page sends its own refresh interval",
+    doc: "the Retry-After of the activator's 503 answers (over the hold limit or budget, bots; a wake refused by a rate limit says when it may start, at least this); rounded up to whole seconds. The waiting page sends its own refresh interval",
   }),
   silentDelay: duration({
     env: 'NOZZLE_ACTIVATOR_SILENT_DELAY',
@@ -81,12 +129,17 @@ export const activatorSettings = {
     env: 'NOZZLE_ACTIVATOR_HEADER_TIMEOUT',
     default: 10_000,
     min: 100,
-    doc: 'how long an HTTP/1.x client may take to send its whole request head (16 KiB at most); then 408',
+    doc: 'how long a new connection may take, from accept, to send a whole HTTP/1.x request head (16 KiB at most; then 408), or to finish the opening of any protocol it began (then closed): slowloris connections are closed, not held',
   }),
   ignoredAgents: regexList({
     env: 'NOZZLE_ACTIVATOR_IGNORED_AGENTS',
     default: DEFAULT_IGNORED_AGENTS,
     doc: 'comma-separated regular expressions (case-insensitive) of User-Agents answered 200 without a wake: load-balancer health checkers, which would mark every node unhealthy on a 5xx and keep a namespace awake forever',
+  }),
+  botAgents: regexList({
+    env: 'NOZZLE_ACTIVATOR_BOT_AGENTS',
+    default: DEFAULT_BOT_AGENTS,
+    doc: 'comma-separated regular expressions (case-insensitive) of User-Agents answered 503 with Retry-After and no wake: crawlers and link previewers (health checkers keep their 200)',
   }),
   connectTimeout: duration({
     env: 'NOZZLE_UPSTREAM_CONNECT_TIMEOUT',
@@ -134,3 +187,19 @@ export const activatorSettings = {
 
 /** What `nozzle activator` reads: its own settings and Nozzle's namespace (where the port Leases are). */
 export const activatorCommandSettings = { systemNamespace: optIn.systemNamespace, ...activatorSettings };
+
+/** Checks that span settings: a verified wake needs its secret. */
+export function validateActivatorSettings(config: {
+  readonly verifiedWake: boolean;
+  readonly wakeSecret: string;
+}): void {
+  if (!config.verifiedWake) return;
+  if (config.wakeSecret.length < MIN_WAKE_SECRET_LENGTH) {
+    throw new ConfigError([
+      {
+        setting: 'NOZZLE_WAKE_SECRET',
+        reason: `required when NOZZLE_VERIFIED_WAKE is true: at least ${MIN_WAKE_SECRET_LENGTH} characters, the same on every activator replica (e.g. a Secret with \`openssl rand -hex 32\`)`,
+      },
+    ]);
+  }
+}

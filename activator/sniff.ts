@@ -1,8 +1,9 @@
 /**
  * What a new connection speaks, from its first bytes: an HTTP/1.x request
  * line, the HTTP/2 prior-knowledge preface, a TLS handshake, anything else,
- * nothing before the peer closed (a TCP health check), or nothing for a while
- * (a server-speaks-first protocol). Every byte read is returned, so that it
+ * nothing before the peer closed (a TCP health check), nothing for a while
+ * (a server-speaks-first protocol), or the beginning of an opening that did
+ * not end within the deadline (slowloris: `slow`, to be closed). Every byte read is returned, so that it
  * can be replayed: `socket.unshift(bytes)` before handing the socket to
  * Node's HTTP server, or written to the upstream first on a splice.
  */
@@ -17,14 +18,20 @@ export type ConnectionKind =
   /** The peer closed (or reset) without sending a byte: must not start a wake. */
   | 'closed-silent'
   /** Open, nothing sent within the silent delay: the server is expected to speak first. */
-  | 'silent';
+  | 'silent'
+  /**
+   * Still open at the deadline with bytes that began an HTTP/1 request line,
+   * the HTTP/2 preface or a TLS record without finishing it: a slowloris,
+   * never held.
+   */
+  | 'slow';
 
 export interface SniffOptions {
   /** How long a connection may stay open without sending before it counts as `silent` (default 250 ms). */
   readonly silentDelayMs?: number;
   /** Undecided bytes past this many are `other` (default 8 KiB: the longest request line taken as HTTP). */
   readonly maxPrefixBytes?: number;
-  /** A connection still undecided this long after the sniff began is classified from what it sent (default 5 s). */
+  /** A connection still undecided this long after the sniff began is `slow` (`silent` when it sent nothing; default 5 s). */
   readonly deadlineMs?: number;
 }
 
@@ -65,7 +72,8 @@ export function sniff(socket: Socket, options: SniffOptions = {}): Promise<Sniff
     };
     // The peer is gone or out of time: what it sent so far is all there is.
     const onEnd = (): void => decided(length === 0 ? 'closed-silent' : finalKind(bytes(), maxPrefix));
-    const onDeadline = (): void => decided(length === 0 ? 'silent' : finalKind(bytes(), maxPrefix));
+    // Undecided at the deadline: every byte so far began a known opening, which never ended.
+    const onDeadline = (): void => decided(length === 0 ? 'silent' : 'slow');
     const onData = (chunk: Buffer): void => {
       clearTimeout(silentTimer);
       chunks.push(chunk);

@@ -7,8 +7,11 @@
  * request only reaches a wake when its Service has no ready endpoint of its
  * own (the data path splices at once otherwise), so a request that finds a
  * finished wake means the namespace went back to sleep: it starts a new one.
+ * Starting one (never joining one) passes the rate limits first
+ * (wake-limits.ts): refused, it throws WakeRefused and nothing starts.
  */
 import type { Logger } from '../lib/log.js';
+import type { WakeLimits } from './wake-limits.js';
 import type { Wake } from './wake.js';
 
 /** What the coordinator needs of a wake (tests give it fakes). */
@@ -19,6 +22,8 @@ export interface CoordinatorDeps<W extends CoordinatedWake> {
   readonly log: Logger;
   /** Starts one wake of the namespace (activator.ts: `new Wake(...)`). */
   readonly start: (namespace: string) => W;
+  /** Rate limits on starting wakes; none when absent. */
+  readonly limits?: Pick<WakeLimits, 'start'>;
 }
 
 export class WakeCoordinator<W extends CoordinatedWake = Wake> {
@@ -35,12 +40,13 @@ export class WakeCoordinator<W extends CoordinatedWake = Wake> {
   /**
    * The namespace's wake: the one in progress, or a new one. A failed or
    * finished wake is started again only when `retryFailed` (a request, not a
-   * status poll).
+   * status poll). Throws WakeRefused when a rate limit forbids starting one.
    */
   wake(namespace: string, options: { retryFailed: boolean }): W {
     const current = this.wakes.get(namespace);
     if (current && (current.state === 'waking' || !options.retryFailed)) return current;
     if (this.closed) throw new Error('the activator is shutting down');
+    this.deps.limits?.start(namespace);
     clearTimeout(this.expiry.get(namespace));
     const wake = this.deps.start(namespace);
     this.wakes.set(namespace, wake);

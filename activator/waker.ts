@@ -16,7 +16,11 @@ export interface DataPathWake {
 }
 
 export interface Wakes {
-  /** The namespace's wake: the one in progress, or a new one (a failed one again only when `retryFailed`). */
+  /**
+   * The namespace's wake: the one in progress, or a new one (a failed one
+   * again only when `retryFailed`). Throws WakeRefused (wake-limits.ts) when
+   * a rate limit forbids starting one, and an Error when shutting down.
+   */
   wake(namespace: string, options: { retryFailed: boolean }): DataPathWake;
   get(namespace: string): DataPathWake | undefined;
 }

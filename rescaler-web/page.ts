@@ -49,9 +49,11 @@ function noScriptRefresh(phase: WakePhase): number | undefined {
  * "opening the app" while ready (the script, or the refresh, reloads into the
  * app), and what went wrong plus what to do when failed. All phases' texts are
  * in the document; the stylesheet shows those of `data-phase`, which the
- * script changes as the status does.
+ * script changes as the status does. With `wakeToken` (the activator's
+ * verified wake) nothing has started yet: the script sends the token to
+ * `POST /_nozzle/wake` to start the wake, then follows it.
  */
-export function renderWaitingPage(status: WakeStatus): string {
+export function renderWaitingPage(status: WakeStatus, options: { readonly wakeToken?: string } = {}): string {
   const host = html(status.host);
   const ns = `<code>${html(status.namespace)}</code>`;
   const timeout = formatDuration(status.timeoutMs);
@@ -63,7 +65,8 @@ export function renderWaitingPage(status: WakeStatus): string {
     ? html(status.message.trim())
     : `Not everything was ready after ${html(timeout)}. What was not ready is marked below.`;
 
-  const main = `<main id="nz" data-phase="${html(status.phase)}" data-elapsed-ms="${known ? html(status.elapsedMs ?? 0) : ''}"${titles}>
+  const token = options.wakeToken === undefined ? '' : ` data-wake-token="${html(options.wakeToken)}"`;
+  const main = `<main id="nz" data-phase="${html(status.phase)}" data-elapsed-ms="${known ? html(status.elapsedMs ?? 0) : ''}"${token}${titles}>
 <div class="nz-card">
 <p class="nz-badge">
 <span class="nz-pulse" data-show="sleeping waking" aria-hidden="true"></span>

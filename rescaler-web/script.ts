@@ -16,7 +16,12 @@
  *   stylesheet uses to show the phase's texts;
  * - on `ready`, reloads: the activator then forwards the same URL to the app;
  *   also when the poll is answered by the app itself (no `x-nozzle-activator`
- *   header and not a 5xx): the takeover is gone and the app is serving.
+ *   header and not a 5xx): the takeover is gone and the app is serving;
+ * - with a verified wake (`data-wake-token` on <main>), first confirms the
+ *   wake: `POST /_nozzle/wake` with the token in `x-nozzle-wake-token`,
+ *   retried with backoff (Retry-After when the activator gives one) until it
+ *   is accepted, then polls; a refused token (403: expired) reloads the page
+ *   for a fresh one.
  *
  * It never writes HTML: everything from the server goes through textContent.
  * Without JavaScript, the <noscript> meta refresh reloads the page instead.
@@ -94,10 +99,11 @@ export const PAGE_SCRIPT = `
   };
   const schedule = (ms) => setTimeout(poll, ms * (0.8 + Math.random() * 0.4));
   const offline = (on) => { const el = document.getElementById('nz-offline'); if (el) el.hidden = !on; };
+  const fromApp = (res) => !res.headers.get('x-nozzle-activator') && res.status < 500;
   const poll = () => {
     fetch('/_nozzle/status', { cache: 'no-store', credentials: 'same-origin', headers: { Accept: 'application/json' } })
       .then((res) => {
-        if (!res.headers.get('x-nozzle-activator') && res.status < 500) {
+        if (fromApp(res)) {
           location.reload();
           return new Promise(() => {});
         }
@@ -125,8 +131,25 @@ export const PAGE_SCRIPT = `
         schedule(delay);
       });
   };
+  const confirmWake = (token, wait) => {
+    fetch('/_nozzle/wake', {
+      method: 'POST', cache: 'no-store', credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'x-nozzle-wake-token': token },
+    })
+      .then((res) => {
+        if (fromApp(res)) return location.reload();
+        if (res.ok) return schedule(FAST);
+        if (res.status === 403) return void setTimeout(() => location.reload(), SLOW);
+        const after = Number.parseInt(res.headers.get('retry-after') || '', 10) * 1000;
+        const next = Math.min(Math.max(wait * 2, Number.isFinite(after) ? after : 0), MAX);
+        setTimeout(() => confirmWake(token, next), next);
+      })
+      .catch(() => setTimeout(() => confirmWake(token, Math.min(wait * 2, MAX)), wait));
+  };
   setInterval(tick, 1000);
+  const token = root.getAttribute('data-wake-token');
   if (root.getAttribute('data-phase') === 'ready') setTimeout(() => location.reload(), 1500);
+  else if (token) confirmWake(token, FAST);
   else schedule(FAST);
 })();
 `;

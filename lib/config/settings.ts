@@ -109,6 +109,29 @@ export function byteSize(spec: Spec<number> & { min: number; max: number }): Set
   };
 }
 
+/** `true` or `false`. */
+export function boolean(spec: Spec<boolean>): Setting<boolean> {
+  return {
+    ...spec,
+    parse: (raw) => {
+      const v = raw.trim().toLowerCase();
+      if (v !== 'true' && v !== 'false') throw new Error(`"${raw}" is not true or false`);
+      return v === 'true';
+    },
+    show: String,
+  };
+}
+
+/** A secret: empty by default (the component says when it needs one), never shown. */
+export function secret(spec: Omit<Spec<string>, 'default'>): Setting<string> {
+  return {
+    ...spec,
+    default: '',
+    parse: (raw) => raw.trim(),
+    show: (v) => (v === '' ? '' : '(set)'),
+  };
+}
+
 export function oneOf<const V extends string>(spec: Spec<V> & { values: readonly V[] }): Setting<V> {
   return {
     ...spec,

@@ -1,6 +1,8 @@
 /** The page server over real loopback sockets: waiting page, status of the port's namespace, Connection: close. */
 import test, { type ExecutionContext } from 'ava';
-import { PageServer, hostName } from '../../activator/page-server.js';
+import { PageServer, WAKE_TOKEN_HEADER, hostName } from '../../activator/page-server.js';
+import { WakeRefused } from '../../activator/wake-limits.js';
+import { issueWakeToken } from '../../activator/wake-token.js';
 import { FakeWakes } from '../support/activator.js';
 import { readToEnd, tcpClient, tcpServer } from '../support/tcp.js';
 
@@ -46,4 +48,67 @@ test('the page names the host without its port', (t) => {
   t.is(hostName('[fd00::1]:8080'), '[fd00::1]');
   t.is(hostName('[fd00::1]'), '[fd00::1]');
   t.is(hostName(undefined), '');
+});
+
+const SECRET = '0123456789abcdef0123456789abcdef';
+const bodyOf = (answer: string): unknown => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+test('verified wake: the page carries a token and starts nothing; only POST /_nozzle/wake with a valid token wakes', async (t) => {
+  const wakes = new FakeWakes();
+  const pages = new PageServer({
+    index: { hasOwnReady: () => false },
+    wakes,
+    readinessTimeoutMs: 1000,
+    verifiedWakeSecret: SECRET,
+  });
+  const page = await ask(t, pages, 'GET /cart HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\n\r\n');
+  t.regex(page, /^HTTP\/1\.1 503/);
+  const token = /data-wake-token="([^"]+)"/.exec(page)?.[1];
+  t.truthy(token);
+  t.deepEqual(wakes.asked, [], 'the page started nothing');
+  const poll = await ask(t, pages, 'GET /_nozzle/status HTTP/1.1\r\nHost: shop.example\r\n\r\n');
+  t.like(bodyOf(poll), { phase: 'sleeping' });
+  t.deepEqual(wakes.asked, [], 'nor did a status poll');
+  const wake = (header: string, method = 'POST') =>
+    ask(
+      t,
+      pages,
+      `${method} /_nozzle/wake HTTP/1.1\r\nHost: shop.example\r\n${header}Content-Length: 0\r\n\r\n`,
+    );
+  t.regex(await wake(''), /^HTTP\/1\.1 403/);
+  t.regex(await wake(`${WAKE_TOKEN_HEADER}: ${issueWakeToken(SECRET, 'other')}\r\n`), /^HTTP\/1\.1 403/);
+  t.regex(
+    await wake(`${WAKE_TOKEN_HEADER}: ${issueWakeToken('another-secret-another-secret', 'shop')}\r\n`),
+    /^HTTP\/1\.1 403/,
+  );
+  t.regex(await wake(`${WAKE_TOKEN_HEADER}: ${token}\r\n`, 'GET'), /^HTTP\/1\.1 405/);
+  t.deepEqual(wakes.asked, []);
+  const accepted = await wake(`${WAKE_TOKEN_HEADER}: ${token}\r\n`);
+  t.regex(accepted, /^HTTP\/1\.1 202/);
+  t.like(bodyOf(accepted), { phase: 'waking' });
+  t.deepEqual(wakes.asked, ['shop']);
+  const joined = await ask(t, pages, 'GET / HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\n\r\n');
+  t.notRegex(joined, /data-wake-token="/, 'a wake in progress is joined: no token needed');
+});
+
+test('without a verified wake, /_nozzle/wake is not an activator path', async (t) => {
+  const wakes = new FakeWakes();
+  const pages = new PageServer({ index: { hasOwnReady: () => false }, wakes, readinessTimeoutMs: 1000 });
+  t.regex(
+    await ask(t, pages, 'POST /_nozzle/wake HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n'),
+    /^HTTP\/1\.1 404/,
+  );
+  t.deepEqual(wakes.asked, []);
+});
+
+test('a wake refused by a rate limit: the page (503) starts nothing and says when to retry; a poll still answers', async (t) => {
+  const wakes = new FakeWakes();
+  wakes.refusing = new WakeRefused('wake-rate', 'shop', 9_200);
+  const pages = new PageServer({ index: { hasOwnReady: () => false }, wakes, readinessTimeoutMs: 1000 });
+  const page = await ask(t, pages, 'GET / HTTP/1.1\r\nHost: shop.example\r\nAccept: text/html\r\n\r\n');
+  t.regex(page, /^HTTP\/1\.1 503/);
+  t.regex(page, /retry-after: 10/i);
+  const poll = await ask(t, pages, 'GET /_nozzle/status HTTP/1.1\r\nHost: shop.example\r\n\r\n');
+  t.like(bodyOf(poll), { phase: 'sleeping' });
+  t.deepEqual(wakes.asked, []);
 });

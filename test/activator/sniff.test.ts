@@ -124,7 +124,7 @@ test('a request line longer than the bound is other, and all that was read is re
   t.deepEqual(result.bytes, Buffer.from(long).subarray(0, result.bytes.length));
 });
 
-test('a connection that trickles bytes is classified at the deadline', async (t) => {
+test('a connection that trickles an HTTP request line is slow at the deadline', async (t) => {
   const { client, sniffed } = await sniffing(t, { deadlineMs: 300 });
   let stop = false;
   void (async () => {
@@ -136,7 +136,7 @@ test('a connection that trickles bytes is classified at the deadline', async (t)
   })();
   const result = await sniffed;
   stop = true;
-  t.is(result.kind, 'other');
+  t.is(result.kind, 'slow');
   t.true(result.bytes.toString().startsWith('GET /a'));
 });
 

@@ -7,6 +7,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WakeCoordinator, type CoordinatedWake } from '../../activator/wake-coordinator.js';
+import { WakeRefused } from '../../activator/wake-limits.js';
 import type { WakeState } from '../../activator/wake.js';
 
 class FakeWake implements CoordinatedWake {
@@ -95,4 +96,32 @@ test('close ends every wake and refuses new ones', async (t) => {
   t.true(started.every((w) => w.closed));
   t.is(wakes.get('a'), undefined);
   t.throws(() => wakes.wake('c', { retryFailed: true }), { message: /shutting down/ });
+});
+
+test('a start refused by the rate limits throws and starts nothing; a wake in progress is joined without asking', (t) => {
+  const started: FakeWake[] = [];
+  let allow = true;
+  const asked: string[] = [];
+  const wakes = new WakeCoordinator<FakeWake>({
+    log: pino({ level: 'silent' }),
+    wakeGraceMs: 60_000,
+    limits: {
+      start: (namespace) => {
+        asked.push(namespace);
+        if (!allow) throw new WakeRefused('wake-rate', namespace, 1000);
+      },
+    },
+    start: (namespace) => {
+      const wake = new FakeWake(namespace);
+      started.push(wake);
+      return wake;
+    },
+  });
+  const first = wakes.wake('a', { retryFailed: true });
+  allow = false;
+  t.is(wakes.wake('a', { retryFailed: true }), first, 'joined: the limits are not asked');
+  t.deepEqual(asked, ['a']);
+  t.throws(() => wakes.wake('b', { retryFailed: true }), { instanceOf: WakeRefused });
+  t.is(wakes.get('b'), undefined);
+  t.is(started.length, 1);
 });

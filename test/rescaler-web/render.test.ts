@@ -173,7 +173,7 @@ test('failed without a message: a default that points at what is marked not read
   );
 });
 
-test('no external assets: no URLs, no links, nothing to load but the same-origin status', (t) => {
+test('no external assets: no URLs, no links, nothing to load but the same-origin status and wake', (t) => {
   const pages = phases.map((phase) => renderWaitingPage({ ...status, phase }));
   for (const page of pages) {
     t.false(/https?:|\/\/[a-z0-9]/i.test(markup(page)), 'no absolute or protocol-relative URL');
@@ -183,7 +183,7 @@ test('no external assets: no URLs, no links, nothing to load but the same-origin
     t.false(/url\(|@import/i.test(between(page, '<style>', '</style>')), 'the stylesheet loads nothing');
   }
   const fetched = [...PAGE_SCRIPT.matchAll(/fetch\(\s*'([^']*)'/g)].map((m) => m[1]);
-  t.deepEqual(fetched, ['/_nozzle/status']);
+  t.deepEqual(fetched, ['/_nozzle/status', '/_nozzle/wake']);
   t.false(/https?:|\/\/[a-z0-9]/i.test(PAGE_SCRIPT.replace(/^\s*\/\/.*$/gm, '')));
 });
 
@@ -254,4 +254,20 @@ test('reduced motion turns animations and transitions off', (t) => {
     style,
     /@media \(prefers-reduced-motion:reduce\)\{[^}]*animation:none!important;transition:none!important/,
   );
+});
+
+test('a verified wake’s token is an escaped attribute of <main>; without one there is none', (t) => {
+  const status = {
+    namespace: 'shop',
+    host: 'shop.example',
+    phase: 'sleeping',
+    timeoutMs: 1000,
+    workloads: [],
+  } as const;
+  t.regex(
+    renderWaitingPage(status, { wakeToken: '123.abc_-' }),
+    /<main id="nz"[^>]* data-wake-token="123\.abc_-"/,
+  );
+  t.regex(renderWaitingPage(status, { wakeToken: '"><x' }), /data-wake-token="&quot;&gt;&lt;x"/);
+  t.notRegex(renderWaitingPage(status), /data-wake-token="/);
 });

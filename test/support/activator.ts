@@ -17,6 +17,7 @@ import { Registry } from 'prom-client';
 import { DataPath } from '../../activator/data-path.js';
 import type { ConnectionSettings } from '../../activator/connection.js';
 import { EndpointIndex } from '../../activator/endpoint-index.js';
+import { DEFAULT_BOT_AGENTS } from '../../activator/bot-agents.js';
 import { DEFAULT_IGNORED_AGENTS } from '../../activator/ignored-agents.js';
 import { createActivatorMetrics, type ActivatorMetrics } from '../../activator/metrics.js';
 import type { DataPathWake, Wakes } from '../../activator/waker.js';
@@ -216,7 +217,11 @@ export class FakeWakes implements Wakes {
   readonly asked: string[] = [];
   private readonly wakes = new Map<string, DataPathWake & { state: DataPathWake['state'] }>();
 
+  /** While set, a wake that is not in progress is refused with it (a rate limit), starting nothing. */
+  refusing: Error | undefined;
+
   wake(namespace: string): DataPathWake {
+    if (this.refusing && this.wakes.get(namespace)?.state !== 'waking') throw this.refusing;
     this.asked.push(namespace);
     let wake = this.wakes.get(namespace);
     if (!wake) this.wakes.set(namespace, (wake = { state: 'waking', done: new Promise(() => undefined) }));
@@ -241,6 +246,7 @@ export const testSettings = (overrides: Partial<ConnectionSettings> = {}): Conne
   spliceIdleTimeoutMs: 60_000,
   retryAfterSeconds: 7,
   ignoredAgents: DEFAULT_IGNORED_AGENTS,
+  botAgents: DEFAULT_BOT_AGENTS,
   ...overrides,
 });
 
@@ -257,7 +263,7 @@ export async function startDataPath(
   t: ExecutionContext,
   kube: Kube,
   systemNamespace: string,
-  options: { settings?: Partial<ConnectionSettings>; holdLimit?: number } = {},
+  options: { settings?: Partial<ConnectionSettings>; holdLimit?: number; holdBudget?: number } = {},
 ): Promise<RunningDataPath> {
   const registry = new Registry();
   const metrics = createActivatorMetrics(registry);
@@ -272,6 +278,7 @@ export async function startDataPath(
     systemNamespace,
     host: '127.0.0.1',
     holdLimit: options.holdLimit ?? 100,
+    holdBudget: options.holdBudget ?? 64 * 1024 * 1024,
     settings: testSettings(options.settings),
   });
   t.teardown(async () => {
