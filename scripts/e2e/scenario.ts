@@ -81,9 +81,36 @@ export async function installNozzle(sandbox: Sandbox, timeline: Timeline): Promi
   return { kube, kubectl };
 }
 
+/**
+ * For tests: the publisher's CronJob keeps its schedule off (`suspend: true`),
+ * so that every round is one the test starts (`kubectl create job
+ * --from=cronjob/nozzle-publisher`, which a suspended CronJob still allows).
+ * A scheduled round every 5 minutes would put the test's namespaces (idle
+ * after seconds) to sleep in the middle of a step.
+ */
+export async function suspendPublisherSchedule(installed: Installed, timeline: Timeline): Promise<void> {
+  await installed.kubectl([
+    '-n',
+    SYSTEM,
+    'patch',
+    'cronjob',
+    'nozzle-publisher',
+    '--type=merge',
+    '-p',
+    '{"spec":{"suspend":true}}',
+  ]);
+  timeline.log('the publisher CronJob suspended: the test starts every round itself');
+}
+
 /** Installs Nozzle and the app as a user would; resolves when both run. */
-export async function setUp(sandbox: Sandbox, timeline: Timeline): Promise<Scenario> {
-  const { kube, kubectl } = await installNozzle(sandbox, timeline);
+export async function setUp(
+  sandbox: Sandbox,
+  timeline: Timeline,
+  options: { scheduledRounds: boolean } = { scheduledRounds: true },
+): Promise<Scenario> {
+  const installed = await installNozzle(sandbox, timeline);
+  const { kube, kubectl } = installed;
+  if (!options.scheduledRounds) await suspendPublisherSchedule(installed, timeline);
   // The worker starts at 0 (KEDA's idle state) and stays there until the publisher runs.
   const replicas = watchWorkerReplicas(sandbox, timeline);
   await replicas.start();

@@ -19,7 +19,13 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { Sandbox } from '../../scripts/testenv/sandbox/sandbox.js';
 import { applyObjects } from '../../scripts/testenv/servers/apply.js';
 import { Timeline } from '../../scripts/e2e/timeline.js';
-import { installNozzle, viaGateway, waitFor, type Installed } from '../../scripts/e2e/scenario.js';
+import {
+  installNozzle,
+  suspendPublisherSchedule,
+  viaGateway,
+  waitFor,
+  type Installed,
+} from '../../scripts/e2e/scenario.js';
 import { runPublisherJob, type PublisherRun } from '../../scripts/e2e/publisher-job.js';
 import { annotations } from '../../lib/names.js';
 import { nozzle } from '../support/people-cli.js';
@@ -56,6 +62,7 @@ test('requests through the gateway keep a namespace awake; a rollout resets the 
     if (failed) console.error(`sandbox logs kept in ${sandbox.dir}`);
   });
   const installed = await installNozzle(sandbox, timeline);
+  await suspendPublisherSchedule(installed, timeline);
   const { kube, kubectl } = installed;
   await kubectl([
     '-n',

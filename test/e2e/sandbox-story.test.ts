@@ -66,11 +66,11 @@ test.before(async (t) => {
   t.context.sandbox = sandbox;
   t.context.timeline = timeline;
   timeline.mark('start');
-  t.context.scenario = await setUp(sandbox, timeline);
+  t.context.scenario = await setUp(sandbox, timeline, { scheduledRounds: false });
   t.context.before = await userObjects(t.context.scenario);
 });
 
-test.afterEach((t) => {
+test.afterEach.always((t) => {
   if (!t.passed) failed = true;
 });
 
@@ -194,7 +194,7 @@ test.serial('a WebSocket through Traefik wakes it and echoes', async (t) => {
   const gateway = new URL(sandbox.urls.gateway);
   const socket = connect(Number(gateway.port), gateway.hostname);
   const echo = await webSocketEcho(socket, INGRESS_HOST, '/ws', 'hello through the activator');
-  t.is(echo.status, 101);
+  t.is(echo.status, 101, echo.head);
   t.true(echo.acceptOk);
   t.is(echo.echoed, 'hello through the activator');
   t.true(echo.seconds >= 3, `cold start: ${echo.seconds.toFixed(1)}s`);

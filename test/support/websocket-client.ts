@@ -12,6 +12,8 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 export interface WebSocketEcho {
   /** The status line's code (101 when the upgrade went through). */
   readonly status: number;
+  /** The answer's head and, when it is not 101, the start of its body: what a failure shows. */
+  readonly head: string;
   /** Whether Sec-WebSocket-Accept was the right one for our key. */
   readonly acceptOk: boolean;
   /** The payload of the first frame received after the handshake. */
@@ -38,7 +40,7 @@ export function webSocketEcho(
       reject(new Error(`no WebSocket echo in ${timeoutMs} ms`));
     }, timeoutMs);
     let buffer = Buffer.alloc(0);
-    let head: { status: number; acceptOk: boolean } | undefined;
+    let head: { status: number; acceptOk: boolean; head: string } | undefined;
     socket.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -52,8 +54,9 @@ export function webSocketEcho(
         buffer = buffer.subarray(end + 4);
         const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
         const accept = /\r\nsec-websocket-accept:\s*(\S+)/i.exec(text)?.[1];
-        head = { status, acceptOk: accept === expected };
+        head = { status, acceptOk: accept === expected, head: text };
         if (status !== 101) {
+          head.head = `${text}\n\n${buffer.subarray(0, 500).toString('utf8')}`;
           clearTimeout(timer);
           socket.destroy();
           resolve({ ...head, echoed: '', seconds: (performance.now() - started) / 1000 });
