@@ -15,6 +15,7 @@ import { annotations, labels } from '../../../lib/names.js';
 import { assignPorts } from '../../../lib/takeover/port-assignment.js';
 import { ensureTakeover } from '../../../lib/takeover/takeover.js';
 import type { ActivatorPod } from '../../../lib/takeover/takeover-slice.js';
+import { setPodReady } from '../../support/activator-pods.js';
 import { createNamespace, deployment } from '../../support/shop.js';
 
 export const quiet = pino({ level: process.env.NOZZLE_TEST_LOG ?? 'silent' });
@@ -97,26 +98,14 @@ export async function runActivatorPod(kube: Kube, system: string, name: string, 
     .catch((err: unknown) => {
       if (statusOf(err) !== 409) throw err;
     });
-  const pod = await kube.core.createNamespacedPod({
+  await kube.core.createNamespacedPod({
     namespace: system,
     body: {
       metadata: { name, labels: { 'app.kubernetes.io/name': 'nozzle-activator' } },
       spec: { nodeName: 'node-1', containers: [{ name: 'activator', image: 'nozzle:test' }] },
     },
   });
-  return kube.core.replaceNamespacedPodStatus({
-    namespace: system,
-    name,
-    body: {
-      ...pod,
-      status: {
-        phase: 'Running',
-        podIP: ip,
-        podIPs: [{ ip }],
-        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date() }],
-      },
-    },
-  });
+  return setPodReady(kube, system, name, ip);
 }
 
 /** The endpoint index's answers for one namespace, from a watch of its EndpointSlices. */
