@@ -12,7 +12,8 @@
  *   # BENCH_CONNECTIONS=10000 (default)
  *
  * For this run NOZZLE_HOLD_LIMIT is raised to BENCH_CONNECTIONS (its default,
- * 1,000 per namespace, would answer the rest 503), and the activator and the
+ * 1,000 per namespace, would answer the rest 503) and NOZZLE_HOLD_BUDGET to
+ * 1 GiB (its default, 64 MiB for every namespace together, holds about 5,000), and the activator and the
  * backend run with `ulimit -n` at the hard limit: on release the activator
  * holds each client connection plus its upstream one. The baseline is the
  * same process before it holds anything.
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   );
   const activator = await startActivator(systemNamespace, {
     NOZZLE_HOLD_LIMIT: String(CONNECTIONS),
+    NOZZLE_HOLD_BUDGET: '1GiB',
     NOZZLE_READINESS_TIMEOUT: '10m',
   });
   const held: Held[] = [];
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
     await deleteNamespaces(kube, [namespace, systemNamespace]);
   }
   console.log(
-    `Machine: ${machine()}; open files (hard limit) ${openFileLimit()}; NOZZLE_HOLD_LIMIT=${CONNECTIONS}; ` +
+    `Machine: ${machine()}; open files (hard limit) ${openFileLimit()}; NOZZLE_HOLD_LIMIT=${CONNECTIONS}, NOZZLE_HOLD_BUDGET=1GiB; ` +
       `load average ${loadStart} before, ${load()} after.\n`,
   );
   console.log('| held connections | all held after | answered 200 | lost | all answered after |');
