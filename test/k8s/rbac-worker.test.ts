@@ -115,10 +115,11 @@ test('worker and publisher under their own tokens: sleep and wake work, Secrets 
     'web-nozzle-ipv4',
   ]);
   t.deepEqual(asleep.services, before.services, 'Services unchanged');
-  t.is(
-    (await kube.events.listNamespacedEvent({ namespace })).items.length,
-    3,
-    'Events recorded under the worker token',
+  const events = (await kube.events.listNamespacedEvent({ namespace })).items;
+  t.deepEqual(
+    events.map((e) => `${e.reason} ${e.regarding?.kind}/${e.regarding?.name}`).sort(),
+    ['Slept Deployment/api', 'Slept Deployment/web', 'Slept StatefulSet/db'],
+    `Events recorded under the worker token: ${JSON.stringify(events.map((e) => [e.reason, e.regarding?.name, e.note]))}`,
   );
 
   const wake = wakeMessage(namespace);
