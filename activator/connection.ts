@@ -227,6 +227,7 @@ export class ConnectionPipeline {
     gone: AbortSignal,
   ): Promise<ReadyEndpoint[] | HoldEnd> {
     const { index, settings } = this.deps;
+    const release = wake.hold?.();
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(new Error('readiness timeout')), settings.readinessTimeoutMs);
     const onGone = (): void => stop.abort(gone.reason);
@@ -243,6 +244,7 @@ export class ConnectionPipeline {
     } catch {
       return gone.aborted ? 'gone' : 'timeout';
     } finally {
+      release?.();
       clearTimeout(timer);
       gone.removeEventListener('abort', onGone);
       stop.abort();

@@ -140,6 +140,8 @@ export class Wake {
   private readonly watch: Progress;
   /** A restore after a sleep raced the wake, while it runs. */
   private rewaking = false;
+  /** Connections held on this wake now: only they make a sleep that lands meanwhile be undone. */
+  private held = 0;
   private readonly log: Logger;
   private workloadsDone = false;
   /** Resolves the current wait for every takeover of the namespace to be removed. */
@@ -233,9 +235,24 @@ export class Wake {
     }
   }
 
-  /** A workload was put back to sleep while connections wait on this wake: wake it again. */
+  /** A held connection waits on this wake; the returned function releases it. */
+  hold(): () => void {
+    this.held++;
+    this.onWorkloads();
+    let released = false;
+    return () => {
+      if (!released) this.held--;
+      released = true;
+    };
+  }
+
+  /**
+   * A workload was put back to sleep while connections are held on this wake:
+   * wake it again for them. With nobody held (the request that started the
+   * wake was answered), the later sleep wins.
+   */
   private onWorkloads(): void {
-    if (this.state !== 'waking' || !this.workloadsDone || this.rewaking) return;
+    if (this.state !== 'waking' || !this.workloadsDone || this.rewaking || this.held === 0) return;
     if (!this.watch.sleeping?.()) return;
     this.rewaking = true;
     void (async () => {

@@ -13,6 +13,8 @@ export interface DataPathWake {
   readonly elapsedMs?: number;
   readonly failure?: { readonly message: string };
   progress?(): readonly WorkloadProgress[];
+  /** A held connection waits on this wake until the returned release is called. */
+  hold?(): () => void;
 }
 
 export interface Wakes {

@@ -110,12 +110,13 @@ test('stamp, restore, then each Service released the moment it is ready on its o
   t.is(index.subscribed, 0, 'unsubscribed from the index');
 });
 
-test('a sleep that lands while the wake waits (workloads back at 0 with their backup) is woken again at once', async (t) => {
+test('a sleep that lands while a connection is held on the wake (workloads back at 0 with their backup) is woken again at once', async (t) => {
   const index = new FakeIndex();
   index.taken.add('web');
   const steps = new FakeSteps(index);
   const progress = new FakeProgress();
   const w = wake(index, steps, 5_000, progress);
+  const release = w.hold(); // a connection waits on the wake
   await sleep(20);
   t.deepEqual(steps.calls, ['stamp', 'restore']);
   // `nozzle sleep` scaled web back to 0 before its pods were ready.
@@ -124,10 +125,24 @@ test('a sleep that lands while the wake waits (workloads back at 0 with their ba
   await sleep(20);
   t.deepEqual(steps.calls, ['stamp', 'restore', 'stamp', 'restore'], 'woke-at stamped anew, restored again');
   progress.set(false);
+  release();
   index.change(() => index.ready.add('web'));
   await w.done;
   t.is(w.state, 'ready');
   t.is(w.restored, 2);
+});
+
+test('with no connection held, a sleep that lands during the wake wins: nothing is restored again', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web');
+  const steps = new FakeSteps(index);
+  const progress = new FakeProgress();
+  const w = wake(index, steps, 300, progress);
+  await sleep(20);
+  progress.set(true); // `nozzle sleep` after the request that started the wake was answered
+  await sleep(20);
+  t.deepEqual(steps.calls, ['stamp', 'restore']);
+  await w.done;
 });
 
 test('a sleep that raced the wake (restored again at the end) makes it wait again', async (t) => {
