@@ -31,6 +31,21 @@ export async function listWorkloads(kube: Kube, kind: WorkloadKind, namespace: s
   return list.items;
 }
 
+/** The Deployments and StatefulSets of `namespace` that `keep` selects, each with its kind (one list per kind). */
+export async function listWorkloadsWhere(
+  kube: Kube,
+  namespace: string,
+  keep: (workload: Workload) => boolean,
+): Promise<{ kind: WorkloadKind; workload: Workload }[]> {
+  const selected: { kind: WorkloadKind; workload: Workload }[] = [];
+  for (const kind of WORKLOAD_KINDS) {
+    for (const workload of await listWorkloads(kube, kind, namespace)) {
+      if (keep(workload)) selected.push({ kind, workload });
+    }
+  }
+  return selected;
+}
+
 /** A JSON merge patch (RFC 7386); include metadata.resourceVersion to make it conditional (409 on mismatch). */
 export function mergePatchWorkload(
   kube: Kube,

@@ -11,9 +11,8 @@ import { retryOnConflictFrom } from '../kube/conflict.js';
 import { annotations } from '../names.js';
 import { restoreEach } from './restore-error.js';
 import {
-  WORKLOAD_KINDS,
   describeWorkload,
-  listWorkloads,
+  listWorkloadsWhere,
   mergePatchWorkload,
   readWorkload,
   replicasOf,
@@ -36,12 +35,7 @@ export const hasStaleBackup = (workload: Workload): boolean =>
 
 /** Removes the backup of every workload of the namespace that runs again; returns what THIS call cleared. */
 export async function clearStaleBackups(kube: Kube, namespace: string): Promise<ClearedBackup[]> {
-  const stale: { kind: WorkloadKind; workload: Workload }[] = [];
-  for (const kind of WORKLOAD_KINDS) {
-    for (const workload of await listWorkloads(kube, kind, namespace)) {
-      if (hasStaleBackup(workload)) stale.push({ kind, workload });
-    }
-  }
+  const stale = await listWorkloadsWhere(kube, namespace, hasStaleBackup);
   return restoreEach(
     namespace,
     stale,

@@ -12,9 +12,8 @@ import { retryOnConflictFrom } from '../kube/conflict.js';
 import { restoreEach } from './restore-error.js';
 import { resumeAfterWake } from '../keda/paused-replicas.js';
 import {
-  WORKLOAD_KINDS,
   describeWorkload,
-  listWorkloads,
+  listWorkloadsWhere,
   mergePatchWorkload,
   parseReplicasAnnotation,
   readWorkload,
@@ -36,13 +35,11 @@ export interface RestoredWorkload {
  * could not be restored.
  */
 export async function restoreWorkloads(kube: Kube, namespace: string): Promise<RestoredWorkload[]> {
-  const sleeping: { kind: WorkloadKind; workload: Workload }[] = [];
-  for (const kind of WORKLOAD_KINDS) {
-    for (const workload of await listWorkloads(kube, kind, namespace)) {
-      if (workload.metadata?.annotations?.[annotations.replicas] !== undefined)
-        sleeping.push({ kind, workload });
-    }
-  }
+  const sleeping = await listWorkloadsWhere(
+    kube,
+    namespace,
+    (workload) => workload.metadata?.annotations?.[annotations.replicas] !== undefined,
+  );
   return restoreEach(
     namespace,
     sleeping,
