@@ -16,6 +16,7 @@ import { ensureTakeover } from '../../lib/takeover/takeover.js';
 import { podIp } from '../../test/support/activator.js';
 import { uniqueName } from '../../test/support/env.js';
 import { freePorts } from '../../test/support/tcp.js';
+import { controllerSliceBody } from '../../test/support/controller-slice.js';
 
 const ignoreConflict = (err: unknown): void => {
   if ((err as { code?: number }).code !== 409) throw err;
@@ -128,19 +129,11 @@ export async function endpointSlice(
 ): Promise<void> {
   await kube.discovery.createNamespacedEndpointSlice({
     namespace,
-    body: {
-      metadata: {
-        name: `${service}-${ready ? 'ready' : 'empty'}`,
-        namespace,
-        labels: {
-          [labels.serviceName]: service,
-          [labels.endpointSliceManagedBy]: 'endpointslice-controller.k8s.io',
-        },
-      },
-      addressType: 'IPv4',
-      ports: [{ name: 'http', port, protocol: 'TCP' }],
-      endpoints: ready ? [{ addresses: [podIp()], conditions: { ready: true } }] : [],
-    },
+    body: controllerSliceBody(service, `${service}-${ready ? 'ready' : 'empty'}`, {
+      namespace,
+      port,
+      endpoints: ready ? [{ ip: podIp(), ready: true }] : [],
+    }),
   });
 }
 

@@ -55,6 +55,7 @@ import { rewriteAsV01 } from '../support/ingress-v01.js';
 import { repoRoot } from '../support/manifests.js';
 import { createNamespace, createShop, snapshot } from '../support/shop.js';
 import { createTakeoverShop, takeoverSlicesByName } from '../support/takeover-shop.js';
+import { controllerSliceBody } from '../support/controller-slice.js';
 
 const kube = adminKube();
 const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);
@@ -203,18 +204,7 @@ test.before(async () => {
 
 /** An EndpointSlice as the EndpointSlice controller makes them: not Nozzle's. */
 function controllerSlice(service: string, name: string): V1EndpointSlice {
-  return {
-    metadata: {
-      name,
-      labels: {
-        'kubernetes.io/service-name': service,
-        'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
-      },
-    },
-    addressType: 'IPv4',
-    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-    endpoints: [{ addresses: ['10.244.0.7'], conditions: { ready: true } }],
-  };
+  return controllerSliceBody(service, name, { endpoints: [{ ip: '10.244.0.7', ready: true }] });
 }
 
 function webPath(path: string) {

@@ -26,6 +26,7 @@ import { portLease, servicePortKey } from '../../lib/takeover/port-assignment.js
 import { takeoverSlice } from '../../lib/takeover/takeover-slice.js';
 import { uniqueName } from './env.js';
 import { freePorts } from './tcp.js';
+import { controllerSliceBody } from './controller-slice.js';
 
 export const silentLog = pino({ level: process.env.NOZZLE_TEST_LOG_LEVEL ?? 'silent' });
 
@@ -194,19 +195,12 @@ export async function controllerSlice(
 ): Promise<void> {
   await kube.discovery.createNamespacedEndpointSlice({
     namespace,
-    body: {
-      metadata: {
-        name: endpoint.slice ?? uniqueName(`${service}-`),
-        namespace,
-        labels: {
-          'kubernetes.io/service-name': service,
-          'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
-        },
-      },
-      addressType: 'IPv4',
-      ports: [{ name: endpoint.portName ?? 'http', port: endpoint.port, protocol: 'TCP' }],
-      endpoints: [{ addresses: [endpoint.ip ?? podIp()], conditions: { ready: endpoint.ready ?? true } }],
-    },
+    body: controllerSliceBody(service, endpoint.slice ?? uniqueName(`${service}-`), {
+      namespace,
+      port: endpoint.port,
+      ...(endpoint.portName ? { portName: endpoint.portName } : {}),
+      endpoints: [{ ip: endpoint.ip ?? podIp(), ready: endpoint.ready ?? true }],
+    }),
   });
 }
 

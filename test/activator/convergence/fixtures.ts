@@ -17,6 +17,7 @@ import { ensureTakeover } from '../../../lib/takeover/takeover.js';
 import type { ActivatorPod } from '../../../lib/takeover/takeover-slice.js';
 import { setPodReady } from '../../support/activator-pods.js';
 import { createNamespace, deployment } from '../../support/shop.js';
+import { controllerSliceBody } from '../../support/controller-slice.js';
 
 export const quiet = pino({ level: process.env.NOZZLE_TEST_LOG ?? 'silent' });
 
@@ -75,18 +76,7 @@ export async function controllerSlice(
 ): Promise<void> {
   await kube.discovery.createNamespacedEndpointSlice({
     namespace,
-    body: {
-      metadata: {
-        name: `${service}-ctrl1`,
-        labels: {
-          [labels.serviceName]: service,
-          [labels.endpointSliceManagedBy]: 'endpointslice-controller.k8s.io',
-        },
-      },
-      addressType: 'IPv4',
-      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: [{ addresses: ['10.244.1.10'], conditions: { ready } }],
-    },
+    body: controllerSliceBody(service, `${service}-ctrl1`, { endpoints: [{ ip: '10.244.1.10', ready }] }),
   });
 }
 

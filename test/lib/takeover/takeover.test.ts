@@ -18,6 +18,7 @@ import {
 } from '../../../lib/takeover/takeover.js';
 import { adminKube } from '../../support/env.js';
 import { createNamespace } from '../../support/shop.js';
+import { controllerSliceBody } from '../../support/controller-slice.js';
 
 const kube = adminKube();
 
@@ -50,18 +51,8 @@ const serviceBody = (name: string): V1Service => ({
 });
 
 /** What the EndpointSlice controller would have made for the Service: not Nozzle's. */
-const controllerSlice = (service: string, name: string): V1EndpointSlice => ({
-  metadata: {
-    name,
-    labels: {
-      'kubernetes.io/service-name': service,
-      'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
-    },
-  },
-  addressType: 'IPv4',
-  ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-  endpoints: [],
-});
+const controllerSlice = (service: string, name: string): V1EndpointSlice =>
+  controllerSliceBody(service, name);
 
 const readSlice = (namespace: string, name: string) =>
   kube.discovery.readNamespacedEndpointSlice({ namespace, name });
