@@ -108,6 +108,7 @@ export class Activator {
       },
       settleMs: config.takeoverSettle,
       resyncMs: config.convergenceResync,
+      wakingHere: (namespace) => wakes.get(namespace)?.state === 'waking',
     }).start();
     log.info({ admin: admin.address(), ports: dataPath.listening().length }, 'activator serving');
     return new Activator(config, registry, metrics, index, wakes, dataPath, convergence, admin, log);

@@ -6,7 +6,9 @@
  * waiting page's status polls see it ready. Nothing calls back into it: a
  * request only reaches a wake when its Service has no ready endpoint of its
  * own (the data path splices at once otherwise), so a request that finds a
- * finished wake means the namespace went back to sleep: it starts a new one.
+ * finished wake means the namespace went back to sleep: it starts a new one,
+ * and a request that joins a wake in progress tells it so (demand()), in case
+ * a sleep landed on it after its first request was answered.
  * Starting one (never joining one) passes the rate limits first
  * (wake-limits.ts): refused, it throws WakeRefused and nothing starts.
  */
@@ -15,7 +17,7 @@ import type { WakeLimits } from './wake-limits.js';
 import type { Wake } from './wake.js';
 
 /** What the coordinator needs of a wake (tests give it fakes). */
-export type CoordinatedWake = Pick<Wake, 'state' | 'done' | 'close'>;
+export type CoordinatedWake = Pick<Wake, 'state' | 'done' | 'close'> & Partial<Pick<Wake, 'demand'>>;
 
 export interface CoordinatorDeps<W extends CoordinatedWake> {
   readonly wakeGraceMs: number;
@@ -44,6 +46,7 @@ export class WakeCoordinator<W extends CoordinatedWake = Wake> {
    */
   wake(namespace: string, options: { retryFailed: boolean }): W {
     const current = this.wakes.get(namespace);
+    if (current?.state === 'waking' && options.retryFailed) current.demand?.();
     if (current && (current.state === 'waking' || !options.retryFailed)) return current;
     if (this.closed) throw new Error('the activator is shutting down');
     this.deps.limits?.start(namespace);

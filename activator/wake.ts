@@ -13,8 +13,9 @@
  * first restore listed it, and a person's `nozzle sleep` may land while
  * connections are held; its last step re-ensures the takeover slices, so the
  * namespace is asleep again with a wake path. The wake sees it on its
- * workload watch and wakes it again (woke-at stamped anew, restore), since
- * connections are still waiting; the restore once every takeover is gone
+ * workload watch and wakes it again (woke-at stamped anew, restore) while
+ * connections are held on it, or when a new request joins it (demand()); with
+ * neither, the later sleep wins. The restore once every takeover is gone
  * catches what the watch has not shown yet (the readiness timeout bounds
  * both).
  *
@@ -247,12 +248,27 @@ export class Wake {
   }
 
   /**
-   * A workload was put back to sleep while connections are held on this wake:
-   * wake it again for them. With nobody held (the request that started the
-   * wake was answered), the later sleep wins.
+   * A new request asked for this wake (one that gets the waiting page is not
+   * held, yet it wants the namespace awake): if a later sleep won while
+   * nobody was held, wake it again now rather than wait on a namespace that
+   * is asleep.
    */
+  demand(): void {
+    this.rewakeIfAsleep();
+  }
+
+  /** The workload watch changed: while connections are held, a sleep that lands is undone for them. */
   private onWorkloads(): void {
-    if (this.state !== 'waking' || !this.workloadsDone || this.rewaking || this.held === 0) return;
+    if (this.held > 0) this.rewakeIfAsleep();
+  }
+
+  /**
+   * A workload was put back to sleep during this wake and someone wants it:
+   * wake it again. With nobody held and no new request (the request that
+   * started the wake was answered), the later sleep wins until one comes.
+   */
+  private rewakeIfAsleep(): void {
+    if (this.state !== 'waking' || !this.workloadsDone || this.rewaking) return;
     if (!this.watch.sleeping?.()) return;
     this.rewaking = true;
     void (async () => {

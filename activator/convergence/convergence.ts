@@ -54,6 +54,12 @@ export interface ConvergenceOptions {
   readonly identity?: string;
   /** Limits (b), (e), (a)'s slices and (d) to one namespace: tests share one apiserver. */
   readonly namespace?: string;
+  /**
+   * Whether this replica is waking the namespace now: that wake removes its
+   * own takeovers, and (b) adopting them as "woken by someone else" would only
+   * stamp woke-at a second time, after a sleep decided meanwhile.
+   */
+  readonly wakingHere?: (namespace: string) => boolean;
 }
 
 export class Convergence {
@@ -257,8 +263,9 @@ class Leading {
         this.recheckLater(ns, wait);
         continue;
       }
-      if (index.hasOwnReady(ns, service)) await this.adopt(ns, service);
-      else maybeStale.set(ns, [...(maybeStale.get(ns) ?? []), service]);
+      if (index.hasOwnReady(ns, service)) {
+        if (!this.options.wakingHere?.(ns)) await this.adopt(ns, service);
+      } else maybeStale.set(ns, [...(maybeStale.get(ns) ?? []), service]);
     }
     for (const [ns, services] of maybeStale) {
       for (const stale of await removeStaleTakeovers(kube, ns, services)) {

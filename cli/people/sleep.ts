@@ -45,7 +45,12 @@ const command: PersonCommand = {
       for (const workload of await listWorkloads(kube, kind, namespace)) {
         const name = workload.metadata?.name ?? '';
         const message = sleepMessage(namespace, { kind, name }, { reason: 'manual', at });
-        const outcome = await sleepWorkload(kube, message, { optIn: rules, portRange, activatorPods });
+        const outcome = await sleepWorkload(kube, message, {
+          optIn: rules,
+          portRange,
+          activatorPods,
+          decidedNow: true,
+        });
         rows.push([`${kind.toLowerCase()}/${name}`, describe(outcome)]);
       }
     }

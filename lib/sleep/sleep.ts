@@ -66,6 +66,12 @@ export interface SleepOptions {
   readonly afterStep?: (step: SleepStep, detail: Record<string, unknown>) => Promise<void> | void;
   /** A failed Event does not fail the sleep (the sleep happened); it is reported here. */
   readonly onEventError?: (err: unknown) => void;
+  /**
+   * A person's `nozzle sleep`, decided the moment it runs: no queued decision
+   * that a wake since could have made stale, so woke-at is not compared (a
+   * wake finishing a second earlier must not swallow "sleep now").
+   */
+  readonly decidedNow?: boolean;
 }
 
 export interface TakeoverSummary {
@@ -95,7 +101,9 @@ export async function sleepWorkload(
   const ns = await readNamespace();
   if (ns === undefined) return { outcome: 'skipped', reason: `namespace ${namespace} not found` };
   checkOptIn(options.optIn, ns); // before anything else is read or written
-  const staleNow = staleReason(message.at, ns.metadata?.annotations);
+  const staleBy = (annotations: Record<string, string> | undefined) =>
+    options.decidedNow ? undefined : staleReason(message.at, annotations);
+  const staleNow = staleBy(ns.metadata?.annotations);
   if (staleNow !== undefined) return { outcome: 'skipped', reason: staleNow };
   // Checked again just before the scale: the namespace may have woken, or opted out, meanwhile.
   const stale = async (): Promise<string | undefined> => {
@@ -103,7 +111,7 @@ export async function sleepWorkload(
     if (now === undefined) return `namespace ${namespace} not found`;
     const refused = refusalReason(options.optIn, now);
     if (refused !== undefined) return refused;
-    return staleReason(message.at, now.metadata?.annotations);
+    return staleBy(now.metadata?.annotations);
   };
 
   const workload: Workload | undefined = await readWorkload(kube, kind, namespace, name).catch(

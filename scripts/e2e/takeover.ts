@@ -116,7 +116,9 @@ export async function waitRoutedToActivator(scenario: Scenario): Promise<void> {
 
 /** Puts the app namespace to sleep now and waits until it is, and the gateway knows (see waitAsleep). */
 export async function sleepNow(scenario: Scenario): Promise<void> {
-  await nozzleCli(scenario, ['sleep', APP_NAMESPACE]);
+  const out = await nozzleCli(scenario, ['sleep', APP_NAMESPACE]);
+  if (/not put to sleep/.test(out))
+    throw new Error(`nozzle sleep ${APP_NAMESPACE} left workloads awake:\n${out}`);
   await waitAsleep(scenario.kube);
   await waitRoutedToActivator(scenario);
 }

@@ -13,10 +13,14 @@ import type { WakeState } from '../../activator/wake.js';
 class FakeWake implements CoordinatedWake {
   state: WakeState = 'waking';
   closed = false;
+  demands = 0;
   readonly done: Promise<void>;
   #finish!: () => void;
   constructor(readonly namespace: string) {
     this.done = new Promise((resolve) => (this.#finish = resolve));
+  }
+  demand(): void {
+    this.demands++;
   }
   end(state: 'ready' | 'failed'): void {
     this.state = state;
@@ -51,6 +55,16 @@ test('every request for a namespace joins the one wake in progress; another name
   t.not(wakes.wake('b', { retryFailed: true }), first);
   t.is(started.length, 2);
   t.is(wakes.active, 2);
+});
+
+test('a request joining a wake in progress demands it (a sleep may have won it); a status poll does not', (t) => {
+  const { wakes } = coordinator();
+  const first = wakes.wake('a', { retryFailed: true });
+  t.is(first.demands, 0, 'the request that started it is the wake itself');
+  wakes.wake('a', { retryFailed: false });
+  t.is(first.demands, 0);
+  wakes.wake('a', { retryFailed: true });
+  t.is(first.demands, 1);
 });
 
 test('a failed wake is kept for status polls and started again only by a request', async (t) => {

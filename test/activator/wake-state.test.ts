@@ -145,6 +145,29 @@ test('with no connection held, a sleep that lands during the wake wins: nothing 
   await w.done;
 });
 
+test('after a sleep won an unheld wake, the next request that joins it (demand) wakes the namespace again', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web');
+  const steps = new FakeSteps(index);
+  const progress = new FakeProgress();
+  const w = wake(index, steps, 5_000, progress);
+  await sleep(20);
+  progress.set(true); // `nozzle sleep` after the first request was answered: the sleep wins
+  await sleep(20);
+  t.deepEqual(steps.calls, ['stamp', 'restore']);
+  // A browser opens the app: it gets the waiting page (not held), and joins this wake.
+  steps.restores.push([{ kind: 'Deployment', name: 'web', replicas: 2 }]);
+  w.demand();
+  await sleep(20);
+  t.deepEqual(steps.calls, ['stamp', 'restore', 'stamp', 'restore'], 'woken again for the new request');
+  progress.set(false);
+  w.demand(); // awake again: a further request restores nothing
+  index.change(() => index.ready.add('web'));
+  await w.done;
+  t.is(w.state, 'ready');
+  t.deepEqual(steps.calls.slice(4, 6), ['remove web', 'restore']);
+});
+
 test('a sleep that raced the wake (restored again at the end) makes it wait again', async (t) => {
   const index = new FakeIndex();
   index.taken.add('web');

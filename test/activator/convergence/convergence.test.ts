@@ -122,6 +122,43 @@ test('scaled by hand: woke-at, backup cleared, takeover removed after the settle
   );
 });
 
+test('a Service this replica is waking is left to its wake: not adopted, woke-at not stamped again', async (t) => {
+  const { namespace, system } = await asleepWithTakeover(kube, 'conv-here', { web: 2 });
+  const index = new NamespaceIndex(kube, namespace);
+  t.teardown(() => index.stop());
+  let waking = true;
+  const leader = converge({
+    systemNamespace: system,
+    index,
+    namespace,
+    identity: 'l',
+    settleMs: 0,
+    resyncMs: 500,
+    wakingHere: (ns) => ns === namespace && waking,
+  });
+  t.teardown(() => leader.stop());
+  await eventually('leads', () => leader.isLeader);
+  // The wake restored web and its pods are Ready; it has not yet removed the takeover.
+  await kube.apps.patchNamespacedDeployment(
+    { namespace, name: 'web', body: { spec: { replicas: 2 } } },
+    mergePatch,
+  );
+  await controllerSlice(kube, namespace, 'web');
+  await sleep(1_500);
+  t.deepEqual(
+    (await takeoverSlices(kube, namespace)).map((s) => s.metadata?.name),
+    ['web-nozzle-ipv4'],
+  );
+  const ns = await kube.core.readNamespace({ name: namespace });
+  t.is(ns.metadata?.annotations?.[annotations.wokeAt], undefined, 'no second stamp');
+
+  waking = false; // that wake ended without removing it (it failed, or this replica stopped)
+  await eventually(
+    'adopted at the next check',
+    async () => (await takeoverSlices(kube, namespace)).length === 0,
+  );
+});
+
 test('stale takeovers: removed after the settle time; in front of a sleeping or starting workload, never', async (t) => {
   const { namespace, system } = await asleepWithTakeover(
     kube,

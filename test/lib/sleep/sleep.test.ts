@@ -13,6 +13,7 @@ import { NoActivatorError, listReadyActivatorPods } from '../../../lib/takeover/
 import { sleepWorkload, type SleepOptions } from '../../../lib/sleep/sleep.js';
 import { allAssignments } from '../../../lib/takeover/port-assignment.js';
 import { removeTakeover } from '../../../lib/takeover/takeover.js';
+import { stampWokeAt } from '../../../lib/wake/restore.js';
 import { adminKube } from '../../support/env.js';
 import { createActivatorPod, setPodReady } from '../../support/activator-pods.js';
 import { snapshot } from '../../support/shop.js';
@@ -159,12 +160,7 @@ test('slices removed between the takeover and the scale (a racing wake) are ensu
 test('a namespace that woke after the decision: skipped before any write', async (t) => {
   const { namespace, system } = await createTakeoverShop(kube, 'sleep-stale');
   const at = new Date(Date.now() - 60_000);
-  await kube.core.patchNamespace({
-    name: namespace,
-    body: [
-      { op: 'add', path: '/metadata/annotations', value: { 'nozzle.io/woke-at': new Date().toISOString() } },
-    ],
-  });
+  await stampWokeAt(kube, namespace);
   const outcome = await sleepWorkload(
     kube,
     sleepMessage(namespace, { kind: 'Deployment', name: 'web' }, { at }),
@@ -172,4 +168,16 @@ test('a namespace that woke after the decision: skipped before any write', async
   );
   t.like(outcome, { outcome: 'skipped' });
   t.deepEqual(await takeoverSlicesByName(kube, namespace), {});
+});
+
+test("a person's sleep (decidedNow) is not stale by a woke-at stamped a moment after it was decided", async (t) => {
+  const { namespace, system } = await createTakeoverShop(kube, 'sleep-now');
+  const at = new Date(Date.now() - 1_000);
+  await stampWokeAt(kube, namespace);
+  const outcome = await sleepWorkload(
+    kube,
+    sleepMessage(namespace, { kind: 'Deployment', name: 'web' }, { at, reason: 'manual' }),
+    { ...options(system), decidedNow: true },
+  );
+  t.like(outcome, { outcome: 'slept', from: 3 });
 });
