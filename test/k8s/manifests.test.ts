@@ -7,11 +7,12 @@ import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { parseManifests } from '../../scripts/testenv/servers/yaml.js';
 import { adminKubeConfig, requireEnv } from '../support/env.js';
 import { apply, kubeRequest } from '../../scripts/testenv/servers/kube-request.js';
 import { kustomization, manifestObjects, yamlFiles } from '../support/manifests.js';
+import { DEFAULT_PORT_RANGE, parsePortRange } from '../../lib/takeover/port-assignment.js';
 
 const config = adminKubeConfig();
 const fieldManager = 'nozzle-manifest-test';
@@ -94,6 +95,73 @@ test('the nats-jetstream trigger uses only metadata keys that the pinned KEDA sc
   for (const key of Object.keys(trigger?.metadata ?? {}))
     t.true(known.has(key), `unknown trigger metadata ${key}`);
 });
+
+test('the activator NetworkPolicy selects the activator pods, admits the admin port only from nozzle-system and monitoring, and the takeover ports from anywhere', (t) => {
+  const objects = manifestObjects('k8s').map(({ object }) => object);
+  const activator = objects.find(
+    (o): o is V1Deployment & KubernetesObject =>
+      o.kind === 'Deployment' && o.metadata?.name === 'nozzle-activator',
+  );
+  const policies = objects.filter(
+    (o) => o.kind === 'NetworkPolicy' && o.metadata?.namespace === 'nozzle-system',
+  ) as NetworkPolicy[];
+  const podLabels = activator?.spec?.template.metadata?.labels ?? {};
+  const selects = (p: NetworkPolicy) =>
+    Object.entries(p.spec?.podSelector?.matchLabels ?? { none: '' }).every(([k, v]) => podLabels[k] === v) &&
+    (p.spec?.podSelector?.matchExpressions ?? []).length === 0;
+  const policy = policies.find(selects);
+  if (!policy?.spec) return t.fail('no NetworkPolicy in nozzle-system selects the activator pods');
+  t.deepEqual(policy.spec.policyTypes, ['Ingress']);
+  const container = activator?.spec?.template.spec?.containers[0];
+  const admin = container?.ports?.find((p) => p.name === 'http')?.containerPort;
+  t.is(admin, 8080);
+  const rules = policy.spec.ingress ?? [];
+  const allows = (port: number) =>
+    rules.filter(
+      (r) =>
+        (r.ports ?? []).some((p) => p.protocol === 'TCP' && p.port === port) ||
+        (r.ports ?? []).some(
+          (p) => typeof p.port === 'number' && p.endPort !== undefined && p.port <= port && port <= p.endPort,
+        ),
+    );
+  // The admin port: only from the nozzle-system and monitoring namespaces.
+  const adminRules = allows(8080);
+  t.true(adminRules.length > 0);
+  for (const rule of adminRules) {
+    t.deepEqual(
+      (rule.from ?? [{}]).map((peer) => peer.namespaceSelector?.matchLabels ?? 'anything'),
+      [{ 'kubernetes.io/metadata.name': 'nozzle-system' }, { 'kubernetes.io/metadata.name': 'monitoring' }],
+    );
+  }
+  // The takeover ports: the whole range, from anywhere (no `from`), so the data path is never blocked.
+  const envRange = container?.env?.find((e) => e.name === 'NOZZLE_ACTIVATOR_PORT_RANGE')?.value;
+  const range = envRange ? parsePortRange(envRange) : DEFAULT_PORT_RANGE;
+  const fromAnywhere = rules.filter((r) => (r.from ?? []).length === 0);
+  t.true(
+    fromAnywhere.some((r) =>
+      (r.ports ?? []).some(
+        (p) => p.protocol === 'TCP' && p.port === range.first && (p.endPort ?? p.port) === range.last,
+      ),
+    ),
+    `ports ${range.first}-${range.last} from anywhere`,
+  );
+  t.false(
+    fromAnywhere.some((r) => allows(admin ?? 8080).includes(r)),
+    'the admin port is not open to anywhere',
+  );
+});
+
+/** A NetworkPolicy as parsed from YAML (the client's V1NetworkPolicy spells `from` as `_from`). */
+interface NetworkPolicy {
+  spec?: {
+    podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+    policyTypes?: string[];
+    ingress?: {
+      from?: { namespaceSelector?: { matchLabels?: Record<string, string> } }[];
+      ports?: { protocol?: string; port?: number | string; endPort?: number }[];
+    }[];
+  };
+}
 
 /** A CRD serves its API a moment after it is created: wait until discovery lists ScaledObject. */
 async function waitForCrds(): Promise<void> {

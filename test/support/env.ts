@@ -30,6 +30,11 @@ export function adminKube(): Kube {
 
 /** A client that authenticates with `token` (a ServiceAccount's) against the same apiserver. */
 export function kubeWithToken(token: string, user = 'token-user'): Kube {
+  return connectKube(tokenKubeConfig(token, user));
+}
+
+/** The kubeconfig of kubeWithToken (for raw requests, scripts/testenv/servers/kube-request.ts). */
+export function tokenKubeConfig(token: string, user = 'token-user'): KubeConfig {
   const admin = adminKubeConfig();
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error('the test kubeconfig has no cluster');
@@ -40,7 +45,7 @@ export function kubeWithToken(token: string, user = 'token-user'): Kube {
     contexts: [{ name: 'ctx', cluster: cluster.name, user }],
     currentContext: 'ctx',
   });
-  return connectKube(config);
+  return config;
 }
 
 /** A real ServiceAccount token from the TokenRequest API. */
