@@ -144,7 +144,7 @@ export class ConnectionPipeline {
     if (!slot) {
       return this.refuseWaiting(socket, kind, http, 'hold-limit', 'hold-limit', {
         error: 'hold_limit',
-        message: `too many connections are waiting for namespace ${namespace} to wake; retry later`,
+        message: 'too many connections are waiting for this app to wake; retry later',
       });
     }
     const charge = budget.tryCharge(head.length);
@@ -190,13 +190,16 @@ export class ConnectionPipeline {
     }
     metrics.connection(kind, outcome);
     if (!http) return void socket.destroy();
-    if (outcome === 'timeout') return answer(socket, 504, this.notReady(target));
-    const failed = this.deps.wakes.get(target.namespace);
-    answer(socket, 502, {
-      error: 'wake_failed',
-      namespace: target.namespace,
-      message: failed?.failure?.message ?? `namespace ${target.namespace} could not be woken`,
-    });
+    if (outcome === 'timeout') {
+      this.deps.log.warn(this.notReady(target), 'a held request timed out');
+      return answer(socket, 504, {
+        error: 'readiness_timeout',
+        message: `the app was not ready within ${this.deps.settings.readinessTimeoutMs / 1000} s; retry later`,
+      });
+    }
+    // The reason stays in the activator's log and the namespace's Events:
+    // the client is anonymous, and the body names nothing internal.
+    answer(socket, 502, { error: 'wake_failed', message: 'the app could not be started; retry later' });
   }
 
   /**
@@ -251,7 +254,7 @@ export class ConnectionPipeline {
     }
   }
 
-  /** The 504's body: what in the target's namespace has no ready endpoint of its own. */
+  /** For the log when a held request times out: what in the target's namespace has no ready endpoint of its own. */
   private notReady(target: PortTarget): object {
     const { index, settings } = this.deps;
     const services = index
@@ -260,9 +263,10 @@ export class ConnectionPipeline {
       .map((s) => s.service);
     if (!services.includes(target.service)) services.unshift(target.service);
     return {
-      error: 'readiness_timeout',
       namespace: target.namespace,
-      message: `Service ${target.namespace}/${target.service} (port ${target.servicePort}) had no ready endpoint within ${settings.readinessTimeoutMs / 1000} s; not ready in ${target.namespace}: ${services.join(', ')}`,
+      service: target.service,
+      port: target.servicePort,
+      timeoutMs: settings.readinessTimeoutMs,
       notReady: services,
     };
   }
@@ -288,7 +292,7 @@ export class ConnectionPipeline {
       if (kind !== 'http1') return void socket.destroy();
       return answer(socket, 502, {
         error: 'upstream_error',
-        message: `no ready pod of ${key} accepted the connection`,
+        message: 'no instance of the app accepted the connection; retry',
       });
     }
     if (held) metrics.readyToForward.observe((performance.now() - readyAt) / 1000);

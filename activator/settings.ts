@@ -50,7 +50,7 @@ export const activatorSettings = {
     env: 'NOZZLE_READINESS_TIMEOUT',
     default: 120_000,
     min: 1_000,
-    doc: 'how long a held connection waits for its Service to have a ready endpoint of its own; then HTTP gets 504 saying what was not ready, anything else is closed',
+    doc: 'how long a held connection waits for its Service to have a ready endpoint of its own; then HTTP gets 504 (the log says what was not ready), anything else is closed',
   }),
   holdLimit: integer({
     env: 'NOZZLE_HOLD_LIMIT',

@@ -11,7 +11,8 @@ export interface DataPathWake {
   readonly done: Promise<void>;
   readonly startedAt?: Date;
   readonly elapsedMs?: number;
-  readonly failure?: { readonly message: string };
+  /** `timeout`: the message names only the namespace's own workloads; `error`: an API error, never shown to clients. */
+  readonly failure?: { readonly reason: 'timeout' | 'error'; readonly message: string };
   progress?(): readonly WorkloadProgress[];
   /** A held connection waits on this wake until the returned release is called. */
   hold?(): () => void;

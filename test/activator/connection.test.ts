@@ -14,7 +14,7 @@ import { createActivatorMetrics } from '../../activator/metrics.js';
 import { WakeRefused } from '../../activator/wake-limits.js';
 import type { PortTarget } from '../../lib/takeover/port-assignment.js';
 import { eventually } from '../support/eventually.js';
-import { FakeWakes, metric, silentLog, testSettings } from '../support/activator.js';
+import { FakeWakes, capturingLog, metric, testSettings } from '../support/activator.js';
 import { closed, readBytes, readToEnd, tcpClient, tcpServer } from '../support/tcp.js';
 
 const TARGET: PortTarget = { namespace: 'shop', service: 'web', servicePort: 'http' };
@@ -61,6 +61,7 @@ async function pipeline(
       return Promise.resolve();
     },
   };
+  const { log, lines: logs } = capturingLog();
   const p = new ConnectionPipeline({
     index,
     wakes,
@@ -68,13 +69,13 @@ async function pipeline(
     budget,
     pages,
     metrics,
-    log: silentLog,
+    log,
     settings: testSettings(settings),
   });
   const listener = await tcpServer(t, (socket) => void p.handle(socket, TARGET));
   const upstream = await tcpServer(t);
   const connect = () => tcpClient(t, listener.port);
-  return { registry, index, wakes, holds, budget, served, connect, upstream, port: listener.port };
+  return { registry, index, wakes, holds, budget, served, connect, upstream, logs, port: listener.port };
 }
 
 const count = (registry: Registry, labels: Record<string, string>) =>
@@ -175,7 +176,7 @@ test('over the hold limit: 503 with Retry-After for HTTP, a close for the rest',
   t.is(await count(s.registry, { outcome: 'hold-limit' }), 2);
 });
 
-test('past the readiness timeout: 504 naming what is not ready, a close for the rest', async (t) => {
+test('past the readiness timeout: 504 naming nothing internal (the log says what was not ready), a close for the rest', async (t) => {
   const s = await pipeline(t, { readinessTimeoutMs: 100 });
   const http = await s.connect();
   http.write('GET / HTTP/1.1\r\n\r\n');
@@ -183,19 +184,25 @@ test('past the readiness timeout: 504 naming what is not ready, a close for the 
   raw.write('\x00raw');
   const answer = (await readToEnd(http)).toString();
   t.regex(answer, /^HTTP\/1\.1 504 Gateway Timeout/);
-  t.regex(answer, /"notReady":\["web","db"\]/);
+  t.regex(answer, /"error":"readiness_timeout"/);
+  t.notRegex(answer, /shop|web|db/, 'no namespace or Service named to an anonymous client');
+  t.like(
+    s.logs.find((l) => l.msg === 'a held request timed out'),
+    { namespace: 'shop', notReady: ['web', 'db'] },
+  );
   t.is((await readToEnd(raw)).length, 0, 'closed without an answer');
   t.is(await count(s.registry, { outcome: 'timeout' }), 2);
 });
 
-test('a failed wake answers 502 with its message before the timeout', async (t) => {
+test('a failed wake answers 502 before the timeout, its reason kept from the anonymous client', async (t) => {
   const s = await pipeline(t);
   s.wakes.fail('shop', 'restoring Deployment web: forbidden');
   const http = await s.connect();
   http.write('GET / HTTP/1.1\r\n\r\n');
   const answer = (await readToEnd(http)).toString();
   t.regex(answer, /^HTTP\/1\.1 502/);
-  t.regex(answer, /restoring Deployment web: forbidden/);
+  t.regex(answer, /"error":"wake_failed"/);
+  t.notRegex(answer, /shop|web|forbidden/);
 });
 
 // ------------------------------------------------------------------ bounds

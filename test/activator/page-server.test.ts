@@ -42,6 +42,27 @@ test('/_nozzle/status is the namespace of the port; other /_nozzle/ paths are 40
   t.regex(await ask(t, pages, 'GET /_nozzle/other HTTP/1.1\r\nHost: a\r\n\r\n'), /^HTTP\/1\.1 404/);
 });
 
+test('a failed wake: the status names this namespace’s own workloads on a timeout, never an API error', async (t) => {
+  const wakes = new FakeWakes();
+  const pages = new PageServer({ index: { hasOwnReady: () => false }, wakes, readinessTimeoutMs: 1000 });
+  const statusOf = async () => {
+    const answer = await ask(t, pages, 'GET /_nozzle/status HTTP/1.1\r\nHost: shop.example\r\n\r\n');
+    return JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { phase: string; message: string };
+  };
+  wakes.fail('shop', 'shop was not ready after 120s: Deployment web has 0/2 ready', 'timeout');
+  t.like(await statusOf(), {
+    phase: 'failed',
+    message: 'shop was not ready after 120s: Deployment web has 0/2 ready',
+  });
+  wakes.fail(
+    'shop',
+    'deployments.apps "web" is forbidden: User "system:serviceaccount:nozzle-system:nozzle-activator"',
+  );
+  const failed = await statusOf();
+  t.is(failed.phase, 'failed');
+  t.notRegex(failed.message, /forbidden|serviceaccount|nozzle-system/);
+});
+
 test('the page names the host without its port', (t) => {
   t.is(hostName('Web.E2E.test:45617'), 'web.e2e.test');
   t.is(hostName('shop.example.com'), 'shop.example.com');

@@ -30,6 +30,13 @@ import { controllerSliceBody } from './controller-slice.js';
 
 export const silentLog = pino({ level: process.env.NOZZLE_TEST_LOG_LEVEL ?? 'silent' });
 
+/** A logger that keeps what it writes (warn and above), each line parsed. */
+export function capturingLog(): { log: typeof silentLog; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { log, lines };
+}
+
 /** This machine's first non-loopback IPv4 address: where the tests' "pods" listen. */
 export function podIp(): string {
   for (const addresses of Object.values(networkInterfaces())) {
@@ -227,8 +234,8 @@ export class FakeWakes implements Wakes {
   }
 
   /** Makes the namespace's wake fail with `message`. */
-  fail(namespace: string, message: string): void {
-    this.wakes.set(namespace, { state: 'failed', done: Promise.resolve(), failure: { message } });
+  fail(namespace: string, message: string, reason: 'timeout' | 'error' = 'error'): void {
+    this.wakes.set(namespace, { state: 'failed', done: Promise.resolve(), failure: { reason, message } });
   }
 }
 
