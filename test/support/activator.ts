@@ -33,7 +33,10 @@ export const silentLog = pino({ level: process.env.NOZZLE_TEST_LOG_LEVEL ?? 'sil
 /** A logger that keeps what it writes (warn and above), each line parsed. */
 export function capturingLog(): { log: typeof silentLog; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const log = pino(
+    { level: 'warn' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { log, lines };
 }
 
