@@ -299,7 +299,13 @@ export class PodWorker {
       this.#ready = false;
       if (deleteObject) await this.#patchStatus(this.#runningStatus()).catch(() => {});
     }
-    await this.#process?.stop(graceMs);
+    // A deleted pod's preStop `sleep` runs before SIGTERM and counts against
+    // the grace period, as the kubelet does: the program keeps serving while
+    // proxies and gateways still send it traffic. (Not when the node stops.)
+    const preStopSeconds = this.#pod.spec?.containers[0]?.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    const preStopMs = deleteObject ? Math.min(graceMs, preStopSeconds * 1000) : 0;
+    if (this.#process && preStopMs > 0) await sleep(preStopMs);
+    await this.#process?.stop(graceMs - preStopMs);
     if (this.#network) {
       deletePodNetwork(this.#network.ns, this.#network.veth);
       this.ctx.releaseIp(this.#network.ip);
