@@ -14,6 +14,8 @@ import { NATS_USERS, credentialsSecret, generatePassword } from '../lib/jetstrea
 import { connectKube, type Kube } from '../lib/kube/client.js';
 import { MANAGER, labels } from '../lib/names.js';
 
+const base64 = (text: string): string => Buffer.from(text).toString('base64');
+
 export type CredentialsReport = Record<string, 'created' | 'kept'>;
 
 /** Creates each missing Secret; returns what happened to each. */
@@ -30,7 +32,7 @@ export async function ensureNatsCredentials(kube: Kube, namespace: string): Prom
             labels: { [labels.appManagedBy]: MANAGER, 'app.kubernetes.io/part-of': 'nozzle' },
           },
           type: 'kubernetes.io/basic-auth',
-          stringData: { username: user, password: generatePassword() },
+          data: { username: base64(user), password: base64(generatePassword()) },
         },
       });
       report[name] = 'created';
