@@ -123,9 +123,9 @@ export const stream = {
 
 /**
  * Which namespaces Nozzle may touch: the publisher lists them with these, and
- * the worker refuses a message for any other namespace (NATS has no
- * authentication inside the cluster: a forged message must not reach
- * kube-system).
+ * the worker refuses a message for any other namespace (only the
+ * publisher's NATS user may publish, but a forged message from a compromised
+ * publisher must not reach kube-system).
  */
 export const optIn = {
   namespaceSelector: labelSelector({

@@ -67,9 +67,12 @@ export async function connectNats(
       err instanceof AuthorizationError
         ? `the server refused ${user === '' ? 'a connection without a user' : `user ${user}`} (check NOZZLE_NATS_USER and NOZZLE_NATS_PASSWORD, and the Secret nozzle-nats-*)`
         : 'check NATS_URL';
-    throw new NatsConnectError(`cannot connect to NATS at ${list.join(', ')} (${check}): ${describeError(err)}`, {
-      cause: err,
-    });
+    throw new NatsConnectError(
+      `cannot connect to NATS at ${list.join(', ')} (${check}): ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (options.log) void logStatus(nc, options.log);
   return nc;

@@ -10,6 +10,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { PermissionViolationError, type NatsConnection } from '@nats-io/transport-node';
+import { describeError } from '../../lib/errors.js';
 import { NatsConnectError, connectNats } from '../../lib/jetstream/connect.js';
 import { NATS_USERS } from '../../lib/jetstream/nats-users.js';
 import { deadLetterMessage } from '../../lib/jetstream/dead-letter.js';
@@ -38,7 +39,10 @@ async function refused(t: ExecutionContext, what: string, subject: string, call:
     (e: unknown) => e,
   );
   const v = violation(err);
-  t.truthy(v, `${what}: expected a permission violation, got ${err === undefined ? 'success' : String(err)}`);
+  t.truthy(
+    v,
+    `${what}: expected a permission violation, got ${err === undefined ? 'success' : describeError(err)}`,
+  );
   t.is(v?.operation, 'publish', what);
   t.is(v?.subject, subject, what);
 }

@@ -8,8 +8,6 @@
  * the policy).
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
 import { ensureNatsCredentials } from '../../cli/nats-credentials.js';
 import { statusOf } from '../../lib/errors.js';
@@ -19,24 +17,14 @@ import {
   credentialsSecret,
   isSafePassword,
 } from '../../lib/jetstream/nats-users.js';
-import { apply } from '../../scripts/testenv/servers/kube-request.js';
-import { parseManifests } from '../../scripts/testenv/servers/yaml.js';
-import { adminKube, adminKubeConfig, uniqueName } from '../support/env.js';
+import { adminKube, uniqueName } from '../support/env.js';
 import { eventually } from '../support/eventually.js';
-import { repoRoot } from '../support/manifests.js';
-import { asServiceAccount } from '../support/rbac.js';
+import { applyAdmissionPolicies, asServiceAccount } from '../support/rbac.js';
 
 const kube = adminKube();
 const SYSTEM = 'nozzle-system';
 const encode = (text: string) => Buffer.from(text).toString('base64');
 const decode = (secret: V1Secret, key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString();
-
-async function applyPolicies(): Promise<void> {
-  for (const object of parseManifests(readFileSync(join(repoRoot, 'k8s', 'admission-policy.yaml'), 'utf8'))) {
-    const res = await apply(adminKubeConfig(), object, { dryRun: false, fieldManager: 'nozzle-test-rbac' });
-    if (res.status >= 300) throw new Error(`apply ${object.metadata?.name}: ${res.status} ${res.body}`);
-  }
-}
 
 const credentials = (name: string, username: string, type = 'kubernetes.io/basic-auth'): V1Secret => ({
   metadata: { name },
@@ -50,7 +38,7 @@ test('nozzle nats-credentials creates the three Secrets once and keeps them; eve
     'k8s/rbac-nats-credentials.yaml',
     'nozzle-nats-credentials',
   );
-  await applyPolicies();
+  await applyAdmissionPolicies();
   for (const user of NATS_USERS) {
     await kube.core
       .deleteNamespacedSecret({ namespace: SYSTEM, name: credentialsSecret(user) })

@@ -10,6 +10,7 @@ import { loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { statusOf } from '../../lib/errors.js';
 import type { Kube } from '../../lib/kube/client.js';
 import { apply } from '../../scripts/testenv/servers/kube-request.js';
+import { parseManifests } from '../../scripts/testenv/servers/yaml.js';
 import { repoRoot } from './manifests.js';
 import { adminKube, adminKubeConfig, kubeWithToken, serviceAccountToken } from './env.js';
 
@@ -39,4 +40,12 @@ export async function asServiceAccount(t: ExecutionContext, file: string, accoun
     t.true(res.status === 200 || res.status === 201, `apply ${object.kind}: ${res.status} ${res.body}`);
   }
   return kubeWithToken(await serviceAccountToken(kube, 'nozzle-system', account), account);
+}
+
+/** k8s/admission-policy.yaml applied as shipped (enforced a moment later: probe before relying on it). */
+export async function applyAdmissionPolicies(): Promise<void> {
+  for (const object of parseManifests(readFileSync(join(repoRoot, 'k8s', 'admission-policy.yaml'), 'utf8'))) {
+    const res = await apply(adminKubeConfig(), object, { dryRun: false, fieldManager: 'nozzle-test-rbac' });
+    if (res.status >= 300) throw new Error(`apply ${object.metadata?.name}: ${res.status} ${res.body}`);
+  }
 }

@@ -24,9 +24,9 @@ export const TEST_ADMIN = 'test-admin';
 
 /** nats.conf as k8s/nats.yaml ships it (the ConfigMap nats-config). */
 export function shippedNatsConf(): string {
-  const configMap = manifestObjects('k8s').find(
+  const configMap: V1ConfigMap | undefined = manifestObjects('k8s').find(
     ({ object }) => object.kind === 'ConfigMap' && object.metadata?.name === 'nats-config',
-  )?.object as V1ConfigMap | undefined;
+  )?.object;
   const conf = configMap?.data?.['nats.conf'];
   if (!conf) throw new Error('k8s/nats.yaml has no ConfigMap nats-config with nats.conf');
   return conf;
