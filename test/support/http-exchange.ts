@@ -63,7 +63,10 @@ export async function exchange(
       })();
     });
   });
-  const text = Buffer.concat(chunks).toString('latin1');
+  // An interim 100 Continue (node:http sends it for `Expect: 100-continue`) is not the answer.
+  const text = Buffer.concat(chunks)
+    .toString('latin1')
+    .replace(/^(HTTP\/1\.[01] 1(?!01)\d\d[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n)+/, '');
   const split = text.indexOf('\r\n\r\n');
   const head = split < 0 ? text : text.slice(0, split);
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1];

@@ -10,6 +10,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats } from '../../lib/jetstream/connect.js';
 import { generatedMessage, type GeneratedMessage } from './bad-messages.js';
+import { sumMetric } from './activator-process.js';
 import { NozzleProcess } from './nozzle-process.js';
 import { startPrivateNats } from './private-nats.js';
 import { rssMiB } from './rss.js';
@@ -31,6 +32,8 @@ export interface MessageFuzzResult {
   /** By mutation: how many were generated. */
   readonly mutations: Map<string, number>;
   readonly rss: { readonly before: number; readonly after: number };
+  /** The worker's V8 heap in use (MiB, its /metrics) before and 3 s after the queue was empty. */
+  readonly heap: { readonly before: number; readonly after: number };
   readonly alive: boolean;
   /** Redeliveries: an invalid message must never be delivered twice. */
   readonly redelivered: number;
@@ -50,6 +53,10 @@ export async function runMessageFuzz(options: { seed: number; count: number }): 
   });
   try {
     await worker.waitForLog((l) => l.msg === 'consumer bound');
+    const admin = `http://127.0.0.1:${String((await worker.waitForLog((l) => l.msg === 'worker listening')).port)}`;
+    const heapMiB = async (): Promise<number> =>
+      sumMetric(await (await fetch(`${admin}/metrics`)).text(), 'nozzle_nodejs_heap_size_used_bytes') / 2 ** 20;
+    const heapBefore = await heapMiB();
     const js = jetstream(nc);
     const generated: GeneratedMessage[] = Array.from({ length: options.count }, (_, n) =>
       generatedMessage(random, n, topology.maxMessageSize),
@@ -85,6 +92,8 @@ export async function runMessageFuzz(options: { seed: number; count: number }): 
     }
     const totalMs = performance.now() - started;
     const after = rssMiB(worker.pid!);
+    await new Promise((r) => setTimeout(r, 3000)); // idle: what is still used once the burst is over
+    const heapAfter = await heapMiB();
     const { redelivered } = await queueState(nc);
     const letters = new Map<number, { kind?: string; reason?: string }>();
     for (const letter of await deadLetters(nc)) {
@@ -122,6 +131,7 @@ export async function runMessageFuzz(options: { seed: number; count: number }): 
       wrong,
       mutations,
       rss: { before, after },
+      heap: { before: heapBefore, after: heapAfter },
       alive: worker.running,
       redelivered,
     };

@@ -16,7 +16,7 @@ test('generated messages: the worker stays up and every refusal names the field'
   const result = await runMessageFuzz({ seed, count });
   t.log(
     `${(result.totalMs / 1000).toFixed(1)} s; dead-lettered ${result.deadLettered}, processed ${result.processed}, ` +
-      `refused by the stream ${result.refusedByStream}; worker RSS ${result.rss.before.toFixed(0)} -> ${result.rss.after.toFixed(0)} MiB`,
+      `refused by the stream ${result.refusedByStream}; worker RSS ${result.rss.before.toFixed(0)} -> ${result.rss.after.toFixed(0)} MiB, heap ${result.heap.before.toFixed(0)} -> ${result.heap.after.toFixed(0)} MiB`,
   );
   t.true(result.alive, 'the worker is still running');
   t.deepEqual(result.wrong.slice(0, 20), [], 'every message ended as it should');
