@@ -55,7 +55,8 @@ export async function runMessageFuzz(options: { seed: number; count: number }): 
     await worker.waitForLog((l) => l.msg === 'consumer bound');
     const admin = `http://127.0.0.1:${String((await worker.waitForLog((l) => l.msg === 'worker listening')).port)}`;
     const heapMiB = async (): Promise<number> =>
-      sumMetric(await (await fetch(`${admin}/metrics`)).text(), 'nozzle_nodejs_heap_size_used_bytes') / 2 ** 20;
+      sumMetric(await (await fetch(`${admin}/metrics`)).text(), 'nozzle_nodejs_heap_size_used_bytes') /
+      2 ** 20;
     const heapBefore = await heapMiB();
     const js = jetstream(nc);
     const generated: GeneratedMessage[] = Array.from({ length: options.count }, (_, n) =>
