@@ -4,7 +4,8 @@
  * more. Two ways to get there, both outside Nozzle:
  * - a Service that selects it has no takeover: deleted and re-applied while
  *   asleep (the takeover slice is owned by the Service and goes with it), or
- *   created while asleep. Its callers would be refused by kube-proxy, and the
+ *   created while asleep; or a port added while asleep, which no takeover
+ *   slice carries (clients of that port find no endpoint). Its callers would be refused by kube-proxy, and the
  *   gateway would answer 503, until someone scales it by hand.
  * - its namespace opted out while it slept: Nozzle may no longer write there
  *   but to undo its own state (admission policy nozzle-opted-in).
@@ -28,21 +29,32 @@ export interface LostWakePath {
   readonly namespace: string;
   /** `no-takeover`: opted in, a Service without takeover; `opted-out`: the namespace left Nozzle while asleep. */
   readonly cause: 'no-takeover' | 'opted-out';
-  /** For `no-takeover`, the Services without a takeover. */
+  /** For `no-takeover`, the Services without a takeover (or without one for a port added while asleep). */
   readonly services: readonly string[];
 }
 
-/** Pure: the Services that select a sleeping workload, could be taken over, and have no takeover slice. */
+/** How kube-proxy tells a Service's ports apart (and a slice's port matches one): name and protocol. */
+export const portKey = (port: { name?: string; protocol?: string }): string =>
+  `${port.name ?? ''}/${port.protocol ?? 'TCP'}`;
+
+/**
+ * Pure: the Services that select a sleeping workload, could be taken over,
+ * and have no takeover for some port: no takeover slice at all, or a port
+ * added while asleep that no takeover slice carries (`takenOver`: each
+ * Service's takeover slice ports, by portKey).
+ */
 export function servicesWithoutWakePath(
   services: readonly V1Service[],
   workloads: readonly Workload[],
-  takenOver: ReadonlySet<string>,
+  takenOver: ReadonlyMap<string, ReadonlySet<string>>,
 ): string[] {
   const asleep = workloads.filter(isAsleep);
   return services
     .filter((service) => {
       const name = service.metadata?.name ?? '';
-      if (!name || takenOver.has(name) || takeoverRefusal(service) !== undefined) return false;
+      if (!name || takeoverRefusal(service) !== undefined) return false;
+      const ports = takenOver.get(name);
+      if (ports && (service.spec?.ports ?? []).every((p) => ports.has(portKey(p)))) return false;
       return asleep.some((w) => selectsPods(service, w.object.spec?.template.metadata?.labels ?? {}));
     })
     .map((service) => service.metadata?.name ?? '')
@@ -69,9 +81,14 @@ export async function findLostWakePaths(
       : kube.core.readNamespace({ name: only }).then((ns) => ({ items: [ns] })),
   ]);
   const namespaceNamed = new Map(namespaces.items.map((ns) => [ns.metadata?.name ?? '', ns]));
-  const takenOver = new Set(
-    slices.map((s) => `${s.metadata?.namespace ?? ''}/${s.metadata?.labels?.[labels.serviceName] ?? ''}`),
-  );
+  // "namespace/service" -> the ports its takeover slices carry
+  const takenOver = new Map<string, Set<string>>();
+  for (const slice of slices) {
+    const key = `${slice.metadata?.namespace ?? ''}/${slice.metadata?.labels?.[labels.serviceName] ?? ''}`;
+    const ports = takenOver.get(key) ?? new Set<string>();
+    for (const port of slice.ports ?? []) ports.add(portKey({ name: port.name, protocol: port.protocol }));
+    takenOver.set(key, ports);
+  }
   const lost: LostWakePath[] = [];
   for (const [namespace, { workloads, services }] of asleepIn) {
     const ns = namespaceNamed.get(namespace);
@@ -80,9 +97,12 @@ export async function findLostWakePaths(
       lost.push({ namespace, cause: 'opted-out', services: [] });
       continue;
     }
-    const mine = new Set(
-      services.map((s) => s.metadata?.name ?? '').filter((name) => takenOver.has(`${namespace}/${name}`)),
-    );
+    const mine = new Map<string, Set<string>>();
+    for (const service of services) {
+      const name = service.metadata?.name ?? '';
+      const ports = takenOver.get(`${namespace}/${name}`);
+      if (ports) mine.set(name, ports);
+    }
     const without = servicesWithoutWakePath(services, workloads, mine);
     if (without.length > 0) lost.push({ namespace, cause: 'no-takeover', services: without });
   }
@@ -115,5 +135,5 @@ export function lostWakePathNote(lost: LostWakePath, restored: readonly Restored
     restored.map((w) => `${w.kind} ${w.name} to ${w.replicas}`).join(', ') || 'nothing left to restore';
   return lost.cause === 'opted-out'
     ? `Woke: the namespace opted out while asleep; Nozzle restored ${what} and removed its takeovers`
-    : `Woke: Service ${lost.services.join(', ')} selects a sleeping workload but has no takeover (re-created while asleep?), so no request could wake it; restored ${what}`;
+    : `Woke: Service ${lost.services.join(', ')} selects a sleeping workload but has no takeover for all its ports (re-created or given a port while asleep?), so not every request could wake it; restored ${what}`;
 }

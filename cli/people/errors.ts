@@ -3,6 +3,7 @@
  * has not opted in, a right the person lacks (and which ClusterRole grants
  * it), an apiserver that cannot be reached or refuses the credentials.
  */
+import { ConflictRetriesExhaustedError } from '../../lib/kube/conflict.js';
 import { ApiException, type V1Namespace } from '@kubernetes/client-node';
 import { describeError, statusOf } from '../../lib/errors.js';
 import type { Kube } from '../../lib/kube/client.js';
@@ -53,6 +54,9 @@ export function personMessage(err: unknown, kube: Kube, need: Need): string {
   if (status === 403) return forbidden(err as ApiException<unknown>, need);
   if (status === 401) {
     return `the apiserver at ${server} did not accept your credentials (401 Unauthorized): log in again or check your kubeconfig (kubectl auth whoami)`;
+  }
+  if (err instanceof ConflictRetriesExhaustedError) {
+    return `${err.message}: something else keeps changing it; run the command again (it is safe to repeat)`;
   }
   if (status === undefined && !(err instanceof ApiException)) {
     return `cannot reach the apiserver at ${server}: ${innermost(err)}`;

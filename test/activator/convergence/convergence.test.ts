@@ -197,7 +197,7 @@ test('a sleeping workload whose Service lost its takeover (re-created while asle
   t.truthy(ns.metadata?.annotations?.[annotations.wokeAt]);
   await eventually('the Event names the Service', async () =>
     (await kube.events.listNamespacedEvent({ namespace })).items.some((e) =>
-      /Service web selects a sleeping workload but has no takeover/.test(e.note ?? ''),
+      /Service web selects a sleeping workload but has no takeover for all its ports/.test(e.note ?? ''),
     ),
   );
 });
