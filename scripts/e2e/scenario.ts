@@ -102,11 +102,18 @@ export async function suspendPublisherSchedule(installed: Installed, timeline: T
   timeline.log('the publisher CronJob suspended: the test starts every round itself');
 }
 
+export interface SetUpOptions {
+  /** The publisher CronJob keeps its schedule (false: suspended, see suspendPublisherSchedule). */
+  readonly scheduledRounds: boolean;
+  /** The bulk namespace of BULK_WORKLOADS paused Deployments (default true; a file that never sleeps through the queue at scale skips it). */
+  readonly bulk?: boolean;
+}
+
 /** Installs Nozzle and the app as a user would; resolves when both run. */
 export async function setUp(
   sandbox: Sandbox,
   timeline: Timeline,
-  options: { scheduledRounds: boolean } = { scheduledRounds: true },
+  options: SetUpOptions = { scheduledRounds: true },
 ): Promise<Scenario> {
   const installed = await installNozzle(sandbox, timeline);
   const { kube, kubectl } = installed;
@@ -119,7 +126,8 @@ export async function setUp(
     sandbox.kubeConfig(),
     parseManifests(readFileSync(`${repo}scripts/e2e/app.yaml`, 'utf8')),
   );
-  await createBulk(kube);
+  const bulk = options.bulk ?? true;
+  if (bulk) await createBulk(kube);
   await waitFor(`the ${APP_NAMESPACE} app Ready`, 120_000, async () => {
     const [web, api, tcp] = await Promise.all([
       kube.apps.readNamespacedDeployment({ name: 'web', namespace: APP_NAMESPACE }),
@@ -131,7 +139,8 @@ export async function setUp(
     );
   });
   timeline.log(
-    `${APP_NAMESPACE} Ready: web 2/2 (Ingress), api 1/1 (HTTPRoute), tcp 1/1; ${BULK_WORKLOADS} paused Deployments in ${BULK_NAMESPACE}`,
+    `${APP_NAMESPACE} Ready: web 2/2 (Ingress), api 1/1 (HTTPRoute), tcp 1/1` +
+      (bulk ? `; ${BULK_WORKLOADS} paused Deployments in ${BULK_NAMESPACE}` : ''),
   );
   return {
     sandbox,
