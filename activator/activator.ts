@@ -9,6 +9,7 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Values } from '../lib/config/settings.js';
+import { optIn } from '../lib/kube/opt-in.js';
 import type { Kube } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
 import { startHealthServer } from '../lib/observability/health-server.js';
@@ -109,6 +110,7 @@ export class Activator {
       settleMs: config.takeoverSettle,
       resyncMs: config.convergenceResync,
       wakingHere: (namespace) => wakes.get(namespace)?.state === 'waking',
+      optIn: optIn(config.namespaceSelector, config.systemNamespace),
     }).start();
     log.info({ admin: admin.address(), ports: dataPath.listening().length }, 'activator serving');
     return new Activator(config, registry, metrics, index, wakes, dataPath, convergence, admin, log);

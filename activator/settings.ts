@@ -185,8 +185,16 @@ export const activatorSettings = {
   }),
 };
 
-/** What `nozzle activator` reads: its own settings and Nozzle's namespace (where the port Leases are). */
-export const activatorCommandSettings = { systemNamespace: optIn.systemNamespace, ...activatorSettings };
+/**
+ * What `nozzle activator` reads: its own settings, Nozzle's namespace (where
+ * the port Leases are) and the opt-in selector (the leader wakes a namespace
+ * that opted out while asleep).
+ */
+export const activatorCommandSettings = {
+  systemNamespace: optIn.systemNamespace,
+  namespaceSelector: optIn.namespaceSelector,
+  ...activatorSettings,
+};
 
 /** Checks that span settings: a verified wake needs its secret. */
 export function validateActivatorSettings(config: {

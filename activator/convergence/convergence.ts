@@ -10,7 +10,10 @@
  * (d) namespaces 0.1 left asleep are woken and their Ingresses restored;
  * (e) a settled takeover whose Service has no ready endpoints and selects no
  *     workload that sleeps (or runs) is stale: removed (stale-takeover.ts),
- *     on every index change of its namespace.
+ *     on every index change of its namespace;
+ * (f) a sleeping workload no request can wake (a Service re-created without
+ *     its takeover, or the namespace opted out while asleep) is woken
+ *     (wake-paths.ts), at every resync.
  * Everything also runs at every resync (NOZZLE_CONVERGENCE_RESYNC), and the
  * leader's actions run one at a time. Every step is idempotent: a leader that
  * loses the Lease mid-step leaves nothing the next one cannot finish.
@@ -21,6 +24,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../../lib/kube/client.js';
 import { describeError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import type { OptIn } from '../../lib/kube/opt-in.js';
 import { releaseStale } from '../../lib/takeover/port-assignment.js';
 import { repointAll, takeoverSlices } from '../../lib/takeover/takeover.js';
 import { readyActivatorPods } from '../../lib/takeover/activator-pods.js';
@@ -32,6 +36,7 @@ import { LeaderElection, type LeaderTiming } from './leader-election.js';
 import { upgradeAllV01 } from './upgrade-v01.js';
 import { recordStaleEvent, removeStaleTakeovers, staleNote } from './stale-takeover.js';
 import { adoptWake, adoptedNote, settlesInMs } from './woken-elsewhere.js';
+import { findLostWakePaths, lostWakePathNote, wakeLostPath } from './wake-paths.js';
 
 /** What the leader reads of the endpoint index (activator/endpoint-index.ts), structurally. */
 export interface ConvergenceIndex {
@@ -60,6 +65,8 @@ export interface ConvergenceOptions {
    * stamp woke-at a second time, after a sleep decided meanwhile.
    */
   readonly wakingHere?: (namespace: string) => boolean;
+  /** NOZZLE_NAMESPACE_SELECTOR and Nozzle's namespace, for (f); (f) does not run without them. */
+  readonly optIn?: OptIn;
 }
 
 export class Convergence {
@@ -237,6 +244,7 @@ class Leading {
     this.enqueue('resync: upgrading 0.1 leftovers', async () => {
       await upgradeAllV01(this.options.kube, this.log, this.options.namespace);
     });
+    this.enqueue('resync: lost wake paths', () => this.wakeLostPaths());
   }
 
   /**
@@ -275,6 +283,26 @@ class Leading {
           this.log.warn(
             { namespace: ns, err: describeError(err) },
             'could not record the StaleTakeover event',
+          ),
+        );
+      }
+    }
+  }
+
+  /** (f): wakes each namespace whose sleeping workloads no request can wake. */
+  private async wakeLostPaths(): Promise<void> {
+    const { kube, optIn, namespace } = this.options;
+    if (!optIn) return;
+    for (const lost of await findLostWakePaths(kube, optIn, namespace)) {
+      const { restored, removed } = await wakeLostPath(kube, lost);
+      const note = lostWakePathNote(lost, restored);
+      this.log.warn({ namespace: lost.namespace, cause: lost.cause, services: lost.services, removed }, note);
+      // A namespace that opted out is not Nozzle's to write an Event in: the log says it.
+      if (lost.cause === 'no-takeover') {
+        await recordWokeEvent(kube, lost.namespace, note).catch((err: unknown) =>
+          this.log.warn(
+            { namespace: lost.namespace, err: describeError(err) },
+            'could not record the Woke event',
           ),
         );
       }

@@ -15,7 +15,11 @@
  * named by a rule without a representative below fails the test.
  *
  * Nozzle's own objects: the port Leases and the activator's leader Lease in
- * nozzle-system. Nothing else outside an opted-in namespace may be written.
+ * nozzle-system, and its takeover slices, which the activator alone may
+ * delete anywhere but nozzle-system (a namespace that opted out while asleep
+ * is left as Nozzle found it: activator/convergence/wake-paths.ts). Nothing
+ * else outside an opted-in namespace may be written, but the activator's
+ * restore of a workload Nozzle backed up (the last test).
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -449,9 +453,16 @@ test.before(async () => {
   });
 });
 
-/** Nozzle's own objects outside opted-in namespaces: the Leases in nozzle-system. */
-const ownObject = (cls: Class, kindKey: string): boolean =>
-  cls === 'nozzle-system' && kindKey === 'coordination.k8s.io/leases';
+/**
+ * Nozzle's own objects outside opted-in namespaces: the Leases in
+ * nozzle-system, and the takeover slices the activator deletes elsewhere.
+ */
+const ownObject = (cls: Class, kindKey: string, component: string, op: Op): boolean =>
+  (cls === 'nozzle-system' && kindKey === 'coordination.k8s.io/leases') ||
+  (cls !== 'nozzle-system' &&
+    component === 'activator' &&
+    kindKey === 'discovery.k8s.io/endpointslices' &&
+    op === 'delete');
 
 test('every write of every Nozzle identity outside opted-in namespaces and its own objects is refused', async (t) => {
   const rows: string[][] = [];
@@ -482,7 +493,7 @@ test('every write of every Nozzle identity outside opted-in namespaces and its o
             row.push(outcome === 'allowed' ? 'ALLOWED' : `refused (${outcome})`);
             if (outcome.startsWith('other')) others.push(`${row.slice(0, 3).join(' ')} in ${cls}: ${body}`);
             if (outcome !== 'allowed') continue;
-            if (cls === 'opted in' || ownObject(cls, key)) {
+            if (cls === 'opted in' || ownObject(cls, key, component.name, op)) {
               const scope = `${component.name} ${key}`;
               allowedInScope.set(scope, (allowedInScope.get(scope) ?? 0) + 1);
             } else outside.push(`${component.name} ${op} ${label} in ${cls}`);
@@ -522,6 +533,52 @@ test('every write of every Nozzle identity outside opted-in namespaces and its o
   ]) {
     t.true((allowedInScope.get(scope) ?? 0) > 0, `${scope}: no write allowed where Nozzle makes it`);
   }
+});
+
+test('a namespace that opted out while asleep: the activator may restore what Nozzle backed up, and nothing else; the worker nothing', async (t) => {
+  const out = namespaces.get('not opted in')!;
+  const asleep = {
+    ...deployment('asleep', 0),
+    metadata: {
+      name: 'asleep',
+      namespace: out,
+      labels: { app: 'asleep' },
+      annotations: { [annotations.replicas]: '2' },
+    },
+  };
+  const res = await apply(admin, asleep, { dryRun: false, fieldManager });
+  t.true(res.status < 300, res.body);
+  const restoreOf = (name: string): Kind => ({
+    ...KINDS['apps/deployments']!,
+    fixture: () => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name } }),
+    change: () => ({ metadata: { annotations: { [annotations.replicas]: null } }, spec: { replicas: 2 } }),
+  });
+  const activator = components.find((c) => c.name === 'activator')!.config!;
+  const worker = components.find((c) => c.name === 'worker')!.config!;
+  const restore = restoreOf('asleep');
+  const restored = await attempt(activator, 'apps/deployments', restore, 'patch', out);
+  t.is(restored.outcome, 'allowed', restored.body);
+  t.is(
+    (await attempt(worker, 'apps/deployments', restore, 'patch', out)).outcome,
+    'policy',
+    'the worker: no',
+  );
+  const wider: Kind = {
+    ...restore,
+    change: () => ({ metadata: { annotations: { [annotations.replicas]: null } }, spec: { replicas: 50 } }),
+  };
+  t.is(
+    (await attempt(activator, 'apps/deployments', wider, 'patch', out)).outcome,
+    'policy',
+    'only to its backup',
+  );
+  const noBackup = restoreOf('web'); // the fixture of 2 replicas, never backed up
+  t.is((await attempt(activator, 'apps/deployments', noBackup, 'patch', out)).outcome, 'policy');
+  t.is(
+    (await attempt(activator, 'apps/deployments', KINDS['apps/deployments']!, 'patch', out)).outcome,
+    'policy',
+    'a sleep there: no',
+  );
 });
 
 function table(header: string[], rows: string[][]): string {

@@ -6,13 +6,14 @@
  * it (and one in front of a sleeping workload never), a 0.1 namespace
  * upgraded with its Ingress restored exactly, a stale port Lease released.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Convergence, type ConvergenceOptions } from '../../../activator/convergence/convergence.js';
 import { ROUTE_SERVICE, annotations, labels } from '../../../lib/names.js';
 import { portLease } from '../../../lib/takeover/port-assignment.js';
 import { takeoverSlices } from '../../../lib/takeover/takeover.js';
 import { mergePatch } from '../../../lib/kube/patch.js';
+import { optIn } from '../../../lib/kube/opt-in.js';
 import { adminKube } from '../../support/env.js';
 import { eventually } from '../../support/eventually.js';
 import { rewriteAsV01 } from '../../support/ingress-v01.js';
@@ -157,6 +158,57 @@ test('a Service this replica is waking is left to its wake: not adopted, woke-at
     'adopted at the next check',
     async () => (await takeoverSlices(kube, namespace)).length === 0,
   );
+});
+
+/** A leader for `namespace` that resyncs every second, with the opt-in rules (lost wake paths). */
+function resyncingLeader(t: ExecutionContext, namespace: string, system: string): void {
+  const index = new NamespaceIndex(kube, namespace);
+  const leader = converge({
+    systemNamespace: system,
+    index,
+    namespace,
+    identity: 'l',
+    resyncMs: 1_000,
+    optIn: optIn('nozzle=true', system),
+  });
+  t.teardown(() => Promise.all([leader.stop(), index.stop()]));
+}
+
+test('a sleeping workload whose Service lost its takeover (re-created while asleep) is woken at the resync, with an Event', async (t) => {
+  const { namespace, system } = await asleepWithTakeover(kube, 'conv-lost', { web: 2, api: 1 });
+  // Service web deleted and re-applied: its takeover slice, owned by the old Service, went with it.
+  await kube.discovery.deleteNamespacedEndpointSlice({ namespace, name: 'web-nozzle-ipv4' });
+  resyncingLeader(t, namespace, system);
+  await eventually('web restored', async () => {
+    const web = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
+    return web.spec?.replicas === 2 && web.metadata?.annotations?.[annotations.replicas] === undefined;
+  });
+  const api = await kube.apps.readNamespacedDeployment({ namespace, name: 'api' });
+  t.is(api.spec?.replicas, 1, 'the whole namespace woken');
+  const ns = await kube.core.readNamespace({ name: namespace });
+  t.truthy(ns.metadata?.annotations?.[annotations.wokeAt]);
+  await eventually('the Event names the Service', async () =>
+    (await kube.events.listNamespacedEvent({ namespace })).items.some((e) =>
+      /Service web selects a sleeping workload but has no takeover/.test(e.note ?? ''),
+    ),
+  );
+});
+
+test('a namespace that opted out while asleep is left as Nozzle found it: restored, takeovers removed', async (t) => {
+  const { namespace, system } = await asleepWithTakeover(kube, 'conv-out', { web: 3 });
+  await kube.core.patchNamespace(
+    { name: namespace, body: { metadata: { labels: { nozzle: null } } } },
+    mergePatch,
+  );
+  resyncingLeader(t, namespace, system);
+  await eventually('restored and released', async () => {
+    const web = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
+    return web.spec?.replicas === 3 && (await takeoverSlices(kube, namespace)).length === 0;
+  });
+  const web = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
+  t.is(web.metadata?.annotations?.[annotations.replicas], undefined, 'backup removed');
+  const ns = await kube.core.readNamespace({ name: namespace });
+  t.is(ns.metadata?.annotations?.[annotations.wokeAt], undefined, 'its Namespace is not written');
 });
 
 test('stale takeovers: removed after the settle time; in front of a sleeping or starting workload, never', async (t) => {
