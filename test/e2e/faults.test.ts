@@ -68,7 +68,7 @@ const SYSTEM = 'nozzle-system';
 const OUTAGE_BOUND_S = 30;
 /** How long a user retries before the fault counts as an outage without end. */
 const WAKE_TIMEOUT_MS = 60_000;
-/** The lead's convergence steps for faults 3 and 9 act within a resync (NOZZLE_CONVERGENCE_RESYNC, 10 s here). */
+/** The convergence wakes a lost wake path (faults 3 and 9) within a resync (NOZZLE_CONVERGENCE_RESYNC, 10 s here), plus a cold start. */
 const WAKE_PATH_BOUND_MS = 30_000;
 const rows: FaultRow[] = [];
 let failed = false;
@@ -311,37 +311,67 @@ test.serial('1a. Service web edited while asleep: an annotation and a label adde
   }),
 );
 
-test.serial('1b. Service web given a second port while asleep: a client of the new port wakes it', (t) =>
-  runFault(t, {
-    fault: 'Service web given a second port (8080) while asleep; woken through the new port',
-    inject: async ({ scenario }) => {
-      await kubectlApp(
-        scenario,
-        'patch',
-        'service',
-        'web',
-        '--type=json',
-        '-p',
-        '[{"op":"add","path":"/spec/ports/-","value":{"name":"alt","port":8080,"targetPort":"http"}}]',
-      );
-    },
-    wake: (c) => byClusterIp(c, 8080),
-    check: async (t) => {
-      const old = await byClusterIp(t.context, 80, 10_000);
-      t.regex(old.pod, /^web-/, 'the first port answers too');
-    },
-    restore: async ({ scenario }) => {
-      await kubectlApp(
-        scenario,
-        'patch',
-        'service',
-        'web',
-        '--type=json',
-        '-p',
-        '[{"op":"remove","path":"/spec/ports/1"}]',
-      );
-    },
-  }),
+/** Adds the port 8080 (name alt) to the Service web; `removeSecondPort` takes it away. */
+const addSecondPort = (scenario: Scenario): Promise<string> =>
+  kubectlApp(
+    scenario,
+    'patch',
+    'service',
+    'web',
+    '--type=json',
+    '-p',
+    '[{"op":"add","path":"/spec/ports/-","value":{"name":"alt","port":8080,"targetPort":"http"}}]',
+  );
+const removeSecondPort = (scenario: Scenario): Promise<string> =>
+  kubectlApp(
+    scenario,
+    'patch',
+    'service',
+    'web',
+    '--type=json',
+    '-p',
+    '[{"op":"remove","path":"/spec/ports/1"}]',
+  );
+
+test.serial(
+  '1b. Service web given a second port while asleep: the Ingress wakes it, both ports answer',
+  (t) =>
+    runFault(t, {
+      fault: 'Service web given a second port (8080) while asleep; woken through the Ingress',
+      inject: async ({ scenario }) => {
+        await addSecondPort(scenario);
+      },
+      wake: (c) => byIngress(c),
+      check: async (t) => {
+        const added = await byClusterIp(t.context, 8080, 10_000);
+        t.regex(added.pod, /^web-/, 'the added port answers once awake');
+      },
+      restore: async ({ scenario }) => {
+        await removeSecondPort(scenario);
+      },
+    }),
+);
+
+// main (ff56e60): the takeover slice keeps the ports the Service had when it
+// went to sleep; a port added while asleep has no endpoint in any slice, so
+// its clients are refused (here: no answer) and nothing wakes the namespace.
+// Neither the convergence's lost-wake-path step (it looks for Services with
+// no takeover at all) nor a later sleep (the workload is already asleep)
+// adds it. Reported to the lead; remove `.failing` once the takeover follows
+// the Service's ports.
+test.serial.failing(
+  '1c. Service web given a second port while asleep: a client of the new port wakes it',
+  (t) =>
+    runFault(t, {
+      fault: 'Service web given a second port (8080) while asleep; woken through the new port',
+      inject: async ({ scenario }) => {
+        await addSecondPort(scenario);
+      },
+      wake: (c) => byClusterIp(c, 8080, WAKE_PATH_BOUND_MS),
+      restore: async ({ scenario }) => {
+        await removeSecondPort(scenario);
+      },
+    }),
 );
 
 test.serial('2a. Ingress deleted and re-applied while asleep', (t) =>
@@ -365,21 +395,54 @@ test.serial('2b. HTTPRoute re-applied while asleep', (t) =>
   }),
 );
 
-// main (f996841) has no convergence step that wakes a namespace whose sleeping
-// workload lost its wake path: the takeover slice goes with the deleted
-// Service, the re-applied Service has none, and web stays at 0 behind a
-// Service with no endpoints (Traefik answers 503). The lead is adding that
-// step; remove `.failing` once it is merged.
-test.serial.failing('3. Service web deleted and re-applied while asleep: woken, not stranded', (t) =>
-  runFault(t, {
-    fault: 'Service web deleted and re-applied while asleep',
-    inject: async ({ scenario, dir }) => {
-      await kubectlApp(scenario, 'delete', 'service', 'web', '--wait=true');
-      await kubectlApp(scenario, 'apply', '-f', manifest(dir, 'Service', 'web'));
-    },
-    wake: (c) => byIngress(c, WAKE_PATH_BOUND_MS),
-    strandedAllowedMs: WAKE_PATH_BOUND_MS,
-  }),
+/** The uids of Nozzle's takeover slices of `service` now. */
+async function takeoverUids(scenario: Scenario, service: string): Promise<string[]> {
+  return (await takeoverSlicesIn(scenario.kube))
+    .filter((s) => s.metadata?.labels?.['kubernetes.io/service-name'] === service)
+    .map((s) => s.metadata?.uid ?? '');
+}
+
+test.serial(
+  '3. Service web deleted and re-applied while asleep: the convergence wakes it within a resync, with a Woke Event',
+  (t) => {
+    let since = new Date();
+    return runFault(t, {
+      fault: 'Service web deleted and re-applied while asleep',
+      inject: async ({ scenario, dir }) => {
+        const old = await takeoverUids(scenario, 'web');
+        since = new Date();
+        await kubectlApp(scenario, 'delete', 'service', 'web', '--wait=true');
+        await kubectlApp(scenario, 'apply', '-f', manifest(dir, 'Service', 'web'));
+        // The old takeover slice (owned by the deleted Service) outlives it until the garbage
+        // collector removes it, and kube-proxy and Traefik still use it by its service-name label:
+        // a user arriving after that is the case to measure.
+        const started = performance.now();
+        await waitFor(
+          "the garbage collector to remove the deleted Service's takeover slice",
+          30_000,
+          async () => {
+            const now = await takeoverUids(scenario, 'web');
+            return old.every((uid) => !now.includes(uid));
+          },
+        );
+        return `old takeover slice collected ${((performance.now() - started) / 1000).toFixed(1)} s after the re-apply`;
+      },
+      wake: (c) => byIngress(c, WAKE_PATH_BOUND_MS),
+      strandedAllowedMs: WAKE_PATH_BOUND_MS,
+      check: async (t) => {
+        const { items } = await t.context.scenario.kube.core.listNamespacedEvent({
+          namespace: APP_NAMESPACE,
+        });
+        const woke = items.filter(
+          (e) =>
+            e.reason === 'Woke' &&
+            /Service web\b.*no takeover/.test(e.message ?? '') &&
+            new Date(e.lastTimestamp ?? e.eventTime ?? 0) >= new Date(since.getTime() - 1_000),
+        );
+        t.true(woke.length >= 1, 'a Woke Event names the Service without a wake path');
+      },
+    });
+  },
 );
 
 test.serial(
@@ -461,9 +524,9 @@ test.serial('6. an activator pod SIGKILLed mid-wake: the other and the restarted
       const first = outages.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
       const worst = outages.reduce((a, b) => (a.seconds >= b.seconds ? a : b));
       return {
-        ...first,
+        ...worst,
         before: outages.flatMap((o) => o.before),
-        note: `${victim} killed 0.5 s after the first of 4 users' requests; the last user answered after ${worst.seconds.toFixed(1)} s`,
+        note: `${victim} killed 0.5 s after 4 users' first requests; outage is the last user's, the first was answered after ${first.seconds.toFixed(1)} s`,
       };
     },
     restore: async ({ scenario }) => twoActivators(scenario),
@@ -521,7 +584,7 @@ test.serial(
       sleep: async (c) => {
         storm = startStorm(c.scenario, 20);
         await sleep(1_000);
-        await sleepNow(c.scenario);
+        return sleepUntilItWorks(c.scenario, 5);
       },
       inject: () => Promise.resolve(),
       wake: async (c) => {
@@ -555,6 +618,31 @@ test.serial(
     });
   },
 );
+
+/**
+ * A person running `nozzle sleep` again when it fails, up to `runs` times:
+ * under the storm one run can exhaust its conflict retries. Notes each failure.
+ */
+async function sleepUntilItWorks(scenario: Scenario, runs: number): Promise<string> {
+  const failures: string[] = [];
+  for (let run = 1; run <= runs; run += 1) {
+    try {
+      await sleepNow(scenario);
+      return failures.length === 0
+        ? 'nozzle sleep worked at its first run'
+        : `nozzle sleep failed ${failures.length} of ${run} runs (${summarize(failures)})`;
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr ?? (err as Error).message;
+      failures.push(
+        stderr
+          .split('\n')[0]
+          ?.replace(/https:\/\/[^:]+:\d+/, 'APISERVER')
+          .slice(0, 120) ?? '',
+      );
+    }
+  }
+  throw new Error(`nozzle sleep failed ${runs} runs in a row: ${summarize(failures)}`);
+}
 
 interface StormFigures {
   readonly writes: number;
@@ -604,19 +692,17 @@ function startStorm(scenario: Scenario, writers: number): Storm {
   };
 }
 
-// main (f996841): a namespace that opts out while asleep stays asleep, and
-// the policy nozzle-opted-in refuses the activator's wake there. The lead is
-// changing main so that the activator's leader wakes such a namespace;
-// remove `.failing` once it is merged.
-test.serial.failing('9. the namespace opting out (label nozzle removed) while asleep: woken', (t) =>
-  runFault(t, {
-    fault: 'the namespace opting out (label nozzle removed) while asleep',
-    inject: async ({ scenario }) => {
-      await scenario.kubectl(['label', 'namespace', APP_NAMESPACE, 'nozzle-']);
-    },
-    wake: (c) => byIngress(c, WAKE_PATH_BOUND_MS),
-    restore: async ({ scenario }) => {
-      await scenario.kubectl(['label', 'namespace', APP_NAMESPACE, 'nozzle=true', '--overwrite']);
-    },
-  }),
+test.serial(
+  '9. the namespace opting out (label nozzle removed) while asleep: the convergence wakes it within a resync',
+  (t) =>
+    runFault(t, {
+      fault: 'the namespace opting out (label nozzle removed) while asleep',
+      inject: async ({ scenario }) => {
+        await scenario.kubectl(['label', 'namespace', APP_NAMESPACE, 'nozzle-']);
+      },
+      wake: (c) => byIngress(c, WAKE_PATH_BOUND_MS),
+      restore: async ({ scenario }) => {
+        await scenario.kubectl(['label', 'namespace', APP_NAMESPACE, 'nozzle=true', '--overwrite']);
+      },
+    }),
 );
