@@ -8,6 +8,7 @@ import type { PersonCommand } from './people/command.js';
 export const commands: Record<string, () => Promise<Command>> = {
   activator: async () => (await import('../activator/command.js')).default,
   setup: async () => (await import('./setup.js')).default,
+  'nats-credentials': async () => (await import('./nats-credentials.js')).default,
   publish: async () => (await import('../publisher/command.js')).default,
   worker: async () => (await import('../worker/command.js')).default,
 };

@@ -1,6 +1,6 @@
 import { defineCommand } from '../lib/config/command.js';
 import { nats, stream } from '../lib/config/nozzle.js';
-import { connectNats } from '../lib/jetstream/connect.js';
+import { connectNats, natsAccess } from '../lib/jetstream/connect.js';
 import { ensureTopology } from '../lib/jetstream/topology.js';
 
 export default defineCommand({
@@ -8,7 +8,7 @@ export default defineCommand({
     'Create or update the NOZZLE stream, the NOZZLE_DLQ stream and the nozzle-worker consumer, then exit. Idempotent; run it before KEDA polls the consumer.',
   settings: { ...nats, ...stream },
   async run(config, log) {
-    const nc = await connectNats(config.natsUrl, { name: 'nozzle-setup' });
+    const nc = await connectNats(config.natsUrl, { name: 'nozzle-setup', ...natsAccess(config) });
     try {
       const { warnings, ...report } = await ensureTopology(nc, config);
       for (const warning of warnings) log.warn(warning);

@@ -6,7 +6,7 @@ import { ConfigError } from '../lib/config/settings.js';
 import { nats, optIn, stream } from '../lib/config/nozzle.js';
 import { publisherSettings as publisher } from './settings.js';
 import { formatDuration } from '../lib/duration.js';
-import { connectNats } from '../lib/jetstream/connect.js';
+import { connectNats, natsAccess } from '../lib/jetstream/connect.js';
 import { ensureTopology } from '../lib/jetstream/topology.js';
 import { connectKube } from '../lib/kube/client.js';
 import { describeError } from '../lib/errors.js';
@@ -77,7 +77,7 @@ export default defineCommand({
     } else {
       log.info({ url: activity.url, query: activity.name }, 'traffic source');
     }
-    const nc = await connectNats(config.natsUrl, { name: 'nozzle-publisher', log });
+    const nc = await connectNats(config.natsUrl, { name: 'nozzle-publisher', log, ...natsAccess(config) });
     let server: Server | undefined;
     try {
       const { warnings, ...topology } = await ensureTopology(nc, config);

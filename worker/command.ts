@@ -5,7 +5,7 @@ import { nats, optIn, takeover } from '../lib/config/nozzle.js';
 import { workerSettings } from './settings.js';
 import { ConfigError } from '../lib/config/settings.js';
 import { formatDuration } from '../lib/duration.js';
-import { connectNats } from '../lib/jetstream/connect.js';
+import { connectNats, natsAccess } from '../lib/jetstream/connect.js';
 import { connectKube } from '../lib/kube/client.js';
 import { startHealthServer } from '../lib/observability/health-server.js';
 import { createRegistry } from '../lib/observability/metrics.js';
@@ -32,7 +32,11 @@ export function workerCommand(afterStep?: SleepHook) {
     },
     async run(config, log, signal) {
       const kube = connectKube();
-      const nc = await connectNats(config.natsUrl, { name: `nozzle-worker ${hostname()}`, log });
+      const nc = await connectNats(config.natsUrl, {
+        name: `nozzle-worker ${hostname()}`,
+        log,
+        ...natsAccess(config),
+      });
       const registry = createRegistry('worker');
       const worker = new Worker(nc, kube, log, workerMetrics(registry), {
         concurrency: config.concurrency,

@@ -4,7 +4,17 @@
  * (`worker/settings.ts`, ...); cli/settings.ts gathers them all into the one
  * registry that `--help` and docs/configuration.md are made from.
  */
-import { byteSize, duration, integer, labelSelector, oneOf, string, url, type Setting } from './settings.js';
+import {
+  byteSize,
+  duration,
+  integer,
+  labelSelector,
+  oneOf,
+  secret,
+  string,
+  url,
+  type Setting,
+} from './settings.js';
 import { DEAD_LETTER_MAX_SIZE } from '../jetstream/dead-letter.js';
 import { DEFAULT_PORT_RANGE, parsePortRange, type PortRange } from '../takeover/port-assignment.js';
 
@@ -30,7 +40,21 @@ export const nats = {
     flag: '--nats-url',
     default: 'nats://nats.nozzle-system.svc.cluster.local:4222',
     protocols: ['nats:', 'tls:'],
-    doc: 'NATS server(s), comma-separated',
+    doc: 'NATS server(s), comma-separated; `tls://` for TLS (docs/operations.md, "NATS over TLS")',
+  }),
+  natsUser: string({
+    env: 'NOZZLE_NATS_USER',
+    default: '',
+    doc: "this component's NATS user (nozzle-setup, nozzle-publisher or nozzle-worker; the manifests read it from the Secret nozzle-nats-<component>); empty: connect without one",
+  }),
+  natsPassword: secret({
+    env: 'NOZZLE_NATS_PASSWORD',
+    doc: "NOZZLE_NATS_USER's password (from the same Secret)",
+  }),
+  natsCaFile: string({
+    env: 'NOZZLE_NATS_CA_FILE',
+    default: '',
+    doc: "PEM file of the CA that signed the NATS server's certificate, for a tls:// NATS_URL with a private CA; empty: the system's CAs",
   }),
 };
 
@@ -99,9 +123,9 @@ export const stream = {
 
 /**
  * Which namespaces Nozzle may touch: the publisher lists them with these, and
- * the worker refuses a message for any other namespace (NATS has no
- * authentication inside the cluster: a forged message must not reach
- * kube-system).
+ * the worker refuses a message for any other namespace (only the
+ * publisher's NATS user may publish, but a forged message from a compromised
+ * publisher must not reach kube-system).
  */
 export const optIn = {
   namespaceSelector: labelSelector({

@@ -12,8 +12,9 @@
  * JetStream refuses streams with overlapping subjects, and `nozzle.>` would
  * capture the dead letters' `nozzle.dead.>` too.
  *
- * Both streams have a size limit and a message size limit (NATS has no users
- * yet: anyone who reaches it can publish). When NOZZLE is full it refuses new
+ * Both streams have a size limit and a message size limit (only the
+ * publisher's and the worker's NATS users may publish, but a compromised one
+ * could flood). When NOZZLE is full it refuses new
  * messages (DiscardNew: the publisher's error says so, and its next round
  * publishes again) rather than drop queued real work; NOZZLE_DLQ drops its
  * oldest dead letters (DiscardOld). Lowering a limit below what a stream

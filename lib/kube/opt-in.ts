@@ -1,7 +1,7 @@
 /**
- * Which namespaces the worker may act on. NATS has no authentication inside
- * the cluster and the worker may patch any Deployment, so a message is not
- * trusted to name a namespace Nozzle may touch: the Namespace itself must
+ * Which namespaces the worker may act on. Only the publisher's NATS user may
+ * publish sleeps, but the worker may patch any Deployment, so a message (from
+ * a compromised publisher, or a leaked password) is not trusted to name a namespace Nozzle may touch: the Namespace itself must
  * match NOZZLE_NAMESPACE_SELECTOR (the publisher's selector), and Nozzle's own
  * namespace is never touched. A message that fails this is refused
  * (dead-lettered as invalid, never carried out).

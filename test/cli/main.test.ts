@@ -24,7 +24,7 @@ test('on an older Node, nozzle says which Node it needs and how to get it, and l
 
 test('--help lists every command', async (t) => {
   const { stdout } = await run(process.execPath, [main, '--help']);
-  for (const name of ['activator', 'setup', 'publish', 'worker'])
+  for (const name of ['activator', 'setup', 'nats-credentials', 'publish', 'worker'])
     t.regex(stdout, new RegExp(`^  ${name} `, 'm'));
 });
 

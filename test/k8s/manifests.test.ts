@@ -13,6 +13,8 @@ import { adminKubeConfig, requireEnv } from '../support/env.js';
 import { apply, kubeRequest } from '../../scripts/testenv/servers/kube-request.js';
 import { kustomization, manifestObjects, yamlFiles } from '../support/manifests.js';
 import { DEFAULT_PORT_RANGE, parsePortRange } from '../../lib/takeover/port-assignment.js';
+import { NATS_USERS, credentialsSecret, passwordVariable } from '../../lib/jetstream/nats-users.js';
+import { shippedNatsConf } from '../support/shipped-nats.js';
 
 const config = adminKubeConfig();
 const fieldManager = 'nozzle-manifest-test';
@@ -62,7 +64,7 @@ test('the image is set in one place: both kustomizations use the k8s/image compo
     .flatMap(({ object }) => JSON.stringify(object).match(/"image":"[^"]+"/g) ?? [])
     .map((m) => m.slice('"image":"'.length, -1).split(':')[0])
     .filter((name) => name?.includes('nozzle'));
-  t.is(nozzleImages.length, 4, 'worker, activator, setup, publisher');
+  t.is(nozzleImages.length, 5, 'worker, activator, setup, publisher, nats-credentials');
   for (const name of nozzleImages) t.is(name, image);
 });
 
@@ -150,6 +152,61 @@ test('the activator NetworkPolicy selects the activator pods, admits the admin p
     'the admin port is not open to anywhere',
   );
 });
+
+test('NATS users: nats.conf names exactly the users of lib/jetstream/nats-users.ts, each password comes from its Secret, and each component connects as its own', (t) => {
+  const conf = shippedNatsConf();
+  t.deepEqual(
+    [...conf.matchAll(/^\s*user: (\S+)$/gm)].map((m) => m[1]),
+    [...NATS_USERS],
+  );
+  t.deepEqual(
+    [...conf.matchAll(/password: \$(\w+)/g)].map((m) => m[1]),
+    NATS_USERS.map(passwordVariable),
+    'every password from the environment',
+  );
+  t.notRegex(conf, /no_auth_user|allow_responses/);
+  const objects = [...manifestObjects('k8s'), ...manifestObjects('keda')].map(({ object }) => object);
+  const container = (kind: string, name: string) => {
+    const o = objects.find((x) => x.kind === kind && x.metadata?.name === name) as
+      { spec: { template?: PodTemplate; jobTemplate?: { spec: { template: PodTemplate } } } } | undefined;
+    return (o?.spec.template ?? o?.spec.jobTemplate?.spec.template)?.spec.containers[0];
+  };
+  const fromSecret = (c: Container | undefined, env: string) =>
+    c?.env?.find((e) => e.name === env)?.valueFrom?.secretKeyRef;
+  const nats = container('StatefulSet', 'nats');
+  for (const user of NATS_USERS) {
+    t.deepEqual(
+      fromSecret(nats, passwordVariable(user)),
+      { name: credentialsSecret(user), key: 'password' },
+      user,
+    );
+  }
+  for (const [kind, name, user] of [
+    ['Job', 'nozzle-setup', 'nozzle-setup'],
+    ['CronJob', 'nozzle-publisher', 'nozzle-publisher'],
+    ['Deployment', 'nozzle-worker', 'nozzle-worker'],
+  ] as const) {
+    const c = container(kind, name);
+    t.deepEqual(fromSecret(c, 'NOZZLE_NATS_USER'), { name: credentialsSecret(user), key: 'username' }, name);
+    t.deepEqual(
+      fromSecret(c, 'NOZZLE_NATS_PASSWORD'),
+      { name: credentialsSecret(user), key: 'password' },
+      name,
+    );
+  }
+  const activator = container('Deployment', 'nozzle-activator');
+  t.truthy(activator);
+  t.falsy(fromSecret(activator, 'NOZZLE_NATS_PASSWORD'), 'the activator does not use NATS');
+  t.is(container('Job', 'nozzle-nats-credentials')?.args?.[0], 'nats-credentials');
+});
+
+interface Container {
+  args?: string[];
+  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+}
+interface PodTemplate {
+  spec: { containers: Container[] };
+}
 
 /** A NetworkPolicy as parsed from YAML (the client's V1NetworkPolicy spells `from` as `_from`). */
 interface NetworkPolicy {

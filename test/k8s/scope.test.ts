@@ -14,7 +14,8 @@
  * Lease, ...), so that a refusal comes from scope, not from shape. A resource
  * named by a rule without a representative below fails the test.
  *
- * Nozzle's own objects: the port Leases and the activator's leader Lease in
+ * Nozzle's own objects: the port Leases, the activator's leader Lease and the
+ * NATS credentials Secrets (created once by nozzle-nats-credentials) in
  * nozzle-system, and its takeover slices, which the activator alone may
  * delete anywhere but nozzle-system (a namespace that opted out while asleep
  * is left as Nozzle found it: activator/convergence/wake-paths.ts). Nothing
@@ -110,7 +111,25 @@ const workload = (make: (name: string, replicas: number) => KubernetesObject, na
   change: () => sleepPatch,
 });
 
+/** A NATS credentials Secret as `nozzle nats-credentials` writes it (never stored here: dry runs only). */
+const natsSecret = (user: 'worker' | 'publisher'): KubernetesObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `nozzle-nats-${user}` },
+    type: 'kubernetes.io/basic-auth',
+    stringData: { username: `nozzle-${user}`, password: `p${'x'.repeat(31)}` },
+  }) as KubernetesObject;
+
 const KINDS: Record<string, Kind> = {
+  '/secrets': {
+    group: '',
+    version: 'v1',
+    namespaced: true,
+    fixture: () => natsSecret('worker'),
+    fresh: () => natsSecret('publisher'),
+    change: () => ({ stringData: { password: `q${'y'.repeat(31)}` } }),
+  },
   'apps/deployments': workload(deployment, 'web'),
   'apps/statefulsets': workload(statefulSet, 'db'),
   '/namespaces': {
@@ -270,6 +289,10 @@ const components: Component[] = [
   { name: 'worker', rules: rulesOf('rbac-worker.yaml', 'nozzle-worker') },
   { name: 'activator', rules: rulesOf('rbac-activator.yaml', 'nozzle-activator') },
   { name: 'person (nozzle-user)', rules: rulesOf('rbac-user.yaml', 'nozzle-user') },
+  {
+    name: 'nats-credentials',
+    rules: rulesOf('rbac-nats-credentials.yaml', 'nozzle-nats-credentials'),
+  },
 ];
 
 /** The resources a component may write at all (every resource of a rule with a write verb); all it names if none. */
@@ -386,6 +409,8 @@ test.before(async () => {
     // Fixtures: what Nozzle would find there (made by the admin, for real).
     for (const [key, kind] of Object.entries(KINDS)) {
       if (!kind.namespaced || key === 'keda.sh/scaledobjects' || key === '/pods') continue;
+      // The credentials Secrets in nozzle-system are test/k8s/rbac-nats-credentials.test.ts's to create.
+      if (key === '/secrets' && cls === 'nozzle-system') continue;
       const object = {
         ...kind.fixture(namespace),
         metadata: { ...kind.fixture(namespace).metadata, namespace },
@@ -423,6 +448,7 @@ test.before(async () => {
     subjects: [{ kind: 'ServiceAccount', name: 'person', namespace: optedIn }],
   } as KubernetesObject);
   const accounts: [string, string, string][] = [
+    ['nats-credentials', SYSTEM, 'nozzle-nats-credentials'],
     ['publisher', SYSTEM, 'nozzle-publisher'],
     ['worker', SYSTEM, 'nozzle-worker'],
     ['activator', SYSTEM, 'nozzle-activator'],
@@ -459,6 +485,10 @@ test.before(async () => {
  */
 const ownObject = (cls: Class, kindKey: string, component: string, op: Op): boolean =>
   (cls === 'nozzle-system' && kindKey === 'coordination.k8s.io/leases') ||
+  (cls === 'nozzle-system' &&
+    kindKey === '/secrets' &&
+    component === 'nats-credentials' &&
+    op === 'create') ||
   (cls !== 'nozzle-system' &&
     component === 'activator' &&
     kindKey === 'discovery.k8s.io/endpointslices' &&
@@ -506,7 +536,7 @@ test('every write of every Nozzle identity outside opted-in namespaces and its o
   t.log(table(['identity', 'resource', 'write', ...CLASSES], rows));
   t.log(`allowed writes outside opted-in namespaces and Nozzle's own objects: ${outside.length}`);
   t.log(
-    "Nozzle's own objects in nozzle-system: port Leases nozzle-port-<n> (worker: create/delete; activator: delete) and the leader Lease nozzle-activator-leader (activator)",
+    "Nozzle's own objects in nozzle-system: port Leases nozzle-port-<n> (worker: create/delete; activator: delete), the leader Lease nozzle-activator-leader (activator), the NATS credentials Secrets (nats-credentials: create)",
   );
   t.deepEqual(others, [], 'every write is allowed or refused with 403 (a shape error would hide the scope)');
   t.deepEqual(outside, []);
@@ -530,6 +560,7 @@ test('every write of every Nozzle identity outside opted-in namespaces and its o
     'person (nozzle-user) apps/deployments',
     'person (nozzle-user) /namespaces',
     'person (nozzle-user) discovery.k8s.io/endpointslices',
+    'nats-credentials /secrets',
   ]) {
     t.true((allowedInScope.get(scope) ?? 0) > 0, `${scope}: no write allowed where Nozzle makes it`);
   }

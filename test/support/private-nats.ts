@@ -6,18 +6,27 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNats, type NatsServer } from '../../scripts/testenv/servers/nats.js';
+import { startNats, type NatsOptions, type NatsServer } from '../../scripts/testenv/servers/nats.js';
 import { requireEnv } from './env.js';
 
 export interface PrivateNats extends NatsServer {
   stop(): Promise<void>;
 }
 
-export async function startPrivateNats(name = 'nats-private'): Promise<PrivateNats> {
+export async function startPrivateNats(
+  name = 'nats-private',
+  options: NatsOptions | ((dir: string) => NatsOptions) = {},
+): Promise<PrivateNats & { readonly dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'nozzle-nats-'));
-  const server = await startNats(requireEnv('NOZZLE_TESTENV_NATS_SERVER'), dir, name);
+  const server = await startNats(
+    requireEnv('NOZZLE_TESTENV_NATS_SERVER'),
+    dir,
+    name,
+    typeof options === 'function' ? options(dir) : options,
+  );
   return {
     ...server,
+    dir,
     async stop() {
       await server.process.stop();
       rmSync(dir, { recursive: true, force: true });

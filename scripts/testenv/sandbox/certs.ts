@@ -28,7 +28,7 @@ function openssl(args: readonly string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function makeCa(dir: string, name: string, subject: string): { cert: string; key: string } {
+export function makeCa(dir: string, name: string, subject: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
   openssl(
@@ -42,7 +42,7 @@ function makeCa(dir: string, name: string, subject: string): { cert: string; key
   return { cert, key };
 }
 
-function signed(
+export function signed(
   dir: string,
   name: string,
   ca: { cert: string; key: string },

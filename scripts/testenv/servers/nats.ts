@@ -10,14 +10,32 @@ export interface NatsServer {
   readonly process: ManagedProcess;
 }
 
+export interface NatsOptions {
+  /**
+   * A config file (`-c`): users, TLS, ... Address and ports are still set
+   * here (flags win over the file); its own `jetstream { store_dir }` is used.
+   */
+  readonly config?: string;
+  /** Added to the server's environment: nats.conf reads `$VARIABLE`s from it. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /** A real nats-server with JetStream, on loopback, storing into `dir`. */
-export async function startNats(binary: string, dir: string, name = 'nats-server'): Promise<NatsServer> {
+export async function startNats(
+  binary: string,
+  dir: string,
+  name = 'nats-server',
+  options: NatsOptions = {},
+): Promise<NatsServer> {
   const [port, monitor] = [await freePort(), await freePort()];
   const process = ManagedProcess.start(
     name,
     binary,
-    ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, name)],
-    { logFile: join(dir, `${name}.log`) },
+    [
+      ...['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)],
+      ...(options.config ? ['-c', options.config] : ['-js', '-sd', join(dir, name)]),
+    ],
+    { logFile: join(dir, `${name}.log`), env: { ...globalThis.process.env, ...options.env } },
   );
   const monitorUrl = `http://127.0.0.1:${monitor}`;
   await process.waitUntil(

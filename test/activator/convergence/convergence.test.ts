@@ -18,7 +18,14 @@ import { adminKube } from '../../support/env.js';
 import { eventually } from '../../support/eventually.js';
 import { rewriteAsV01 } from '../../support/ingress-v01.js';
 import { createShop, snapshot } from '../../support/shop.js';
-import { NamespaceIndex, asleepWithTakeover, controllerSlice, quiet, runActivatorPod } from './fixtures.js';
+import {
+  NamespaceIndex,
+  asleepWithTakeover,
+  ensuredNow,
+  controllerSlice,
+  quiet,
+  runActivatorPod,
+} from './fixtures.js';
 
 const kube = adminKube();
 const fast = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 200 };
@@ -85,9 +92,10 @@ test('scaled by hand: woke-at, backup cleared, takeover removed after the settle
   );
   const index = new NamespaceIndex(kube, namespace);
   t.teardown(() => index.stop());
-  const leader = converge({ systemNamespace: system, index, namespace, identity: 'l', settleMs: 3_000 });
+  const leader = converge({ systemNamespace: system, index, namespace, identity: 'l', settleMs: 5_000 });
   t.teardown(() => leader.stop());
   await eventually('leads', () => leader.isLeader);
+  await ensuredNow(kube, namespace); // the settle time counts from here, not from the set-up above
 
   // kubectl scale deployment web --replicas=1; its pods become Ready.
   await kube.apps.patchNamespacedDeployment(
@@ -234,6 +242,7 @@ test('stale takeovers: removed after the settle time; in front of a sleeping or 
     mergePatch,
   );
   await controllerSlice(kube, namespace, 'starting', false);
+  await ensuredNow(kube, namespace); // the settle time counts from here, not from the set-up above
   const index = new NamespaceIndex(kube, namespace);
   t.teardown(() => index.stop());
   const leader = converge({

@@ -13,7 +13,8 @@ import type { Kube } from '../../../lib/kube/client.js';
 import { statusOf } from '../../../lib/errors.js';
 import { annotations, labels } from '../../../lib/names.js';
 import { assignPorts } from '../../../lib/takeover/port-assignment.js';
-import { ensureTakeover } from '../../../lib/takeover/takeover.js';
+import { ensureTakeover, takeoverSlices } from '../../../lib/takeover/takeover.js';
+import { mergePatch } from '../../../lib/kube/patch.js';
 import type { ActivatorPod } from '../../../lib/takeover/takeover-slice.js';
 import { setPodReady } from '../../support/activator-pods.js';
 import { createNamespace, deployment } from '../../support/shop.js';
@@ -65,6 +66,20 @@ export async function asleepWithTakeover(
     }
   }
   return { namespace, system };
+}
+
+/** Stamps every takeover slice of the namespace as ensured now (a test's settle time counts from here). */
+export async function ensuredNow(kube: Kube, namespace: string): Promise<void> {
+  for (const slice of await takeoverSlices(kube, namespace)) {
+    await kube.discovery.patchNamespacedEndpointSlice(
+      {
+        namespace,
+        name: slice.metadata!.name!,
+        body: { metadata: { annotations: { [annotations.ensuredAt]: new Date().toISOString() } } },
+      },
+      mergePatch,
+    );
+  }
 }
 
 /** What the EndpointSlice controller writes once the pods are Ready (or not). */

@@ -50,6 +50,11 @@ exec "$@"`;
 
 const RESTART_BACKOFF_MAX_MS = 20_000;
 
+/** The container's environment cannot be built yet (a Secret or ConfigMap it names is missing). */
+class ContainerConfigError extends Error {
+  override readonly name = 'ContainerConfigError';
+}
+
 export class PodWorker {
   #pod: V1Pod;
   #process: ManagedProcess | undefined;
@@ -125,7 +130,10 @@ export class PodWorker {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         this.ctx.log(`${this.name}: not started yet: ${message}`);
-        if (attempt === 0) await this.#event('Warning', 'FailedMount', message);
+        // Like the kubelet: a Secret or ConfigMap an env var names that is not there (yet) is
+        // CreateContainerConfigError, retried until it appears (the NATS credentials Secrets at install).
+        const reason = err instanceof ContainerConfigError ? 'CreateContainerConfigError' : 'FailedMount';
+        if (attempt === 0) await this.#event('Warning', reason, message);
         await sleep(Math.min(500 * 2 ** attempt, 5_000));
       }
     }
@@ -156,7 +164,9 @@ export class PodWorker {
     const volumes = await makeVolumes(this.ctx.core, pod, podDir);
     const home = join(podDir, 'home');
     mkdirSync(home, { recursive: true });
-    const env = await containerEnv(this.ctx.core, pod, home);
+    const env = await containerEnv(this.ctx.core, pod, home).catch((err: unknown) => {
+      throw new ContainerConfigError(err instanceof Error ? err.message : String(err), { cause: err });
+    });
     if (!this.#network) {
       const { ip, veth } = this.ctx.allocateIp();
       const ns = `${this.ctx.sandbox}-p${veth.slice(3)}`;
@@ -299,7 +309,13 @@ export class PodWorker {
       this.#ready = false;
       if (deleteObject) await this.#patchStatus(this.#runningStatus()).catch(() => {});
     }
-    await this.#process?.stop(graceMs);
+    // A deleted pod's preStop `sleep` runs before SIGTERM and counts against
+    // the grace period, as the kubelet does: the program keeps serving while
+    // proxies and gateways still send it traffic. (Not when the node stops.)
+    const preStopSeconds = this.#pod.spec?.containers[0]?.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    const preStopMs = deleteObject ? Math.min(graceMs, preStopSeconds * 1000) : 0;
+    if (this.#process && preStopMs > 0) await sleep(preStopMs);
+    await this.#process?.stop(graceMs - preStopMs);
     if (this.#network) {
       deletePodNetwork(this.#network.ns, this.#network.veth);
       this.ctx.releaseIp(this.#network.ip);
