@@ -2,12 +2,13 @@
  * The fault matrix of issue 11 ("Faults") on the sandbox cluster: for each
  * fault the app namespace is put to sleep as a person does (`nozzle sleep`),
  * the fault is injected with kubectl as its author would, and a user wakes
- * it through the gateway, a ClusterIP or raw TCP. Each fault reports
+ * it through the gateway or a ClusterIP. Each fault reports
  * replica counts lost (after the wake, against web 2, api 1, tcp 1 or what
  * the fault legitimately set), workloads stranded at 0 without a wake path
  * (polled all through the fault) and the outage in seconds (first request
  * to the first 200 from the app's own pod); the table goes to
- * test-results/faults.md. One sandbox for the file, without the bulk
+ * test-results/faults.md (figures: docs/reliability-faults.md). One sandbox
+ * for the file, without the bulk
  * namespace; every wait is bounded.
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
