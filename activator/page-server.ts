@@ -16,7 +16,9 @@ import { ACTIVATOR_PREFIX } from '../lib/names.js';
 import type { PortTarget } from '../lib/takeover/port-assignment.js';
 import { REFRESH_SECONDS } from '../rescaler-web/page.js';
 import type { EndpointIndex } from './endpoint-index.js';
+import { answer } from './http-answer.js';
 import { sendJson, sendWaitingPage } from './responses.js';
+import { targetPath } from './request-head.js';
 import { replayToHttpServer } from './sniff.js';
 import { wakeStatus } from './status.js';
 import { WakeRefused } from './wake-limits.js';
@@ -41,7 +43,29 @@ export class PageServer {
   private readonly targets = new WeakMap<Socket, PortTarget>();
 
   constructor(private readonly deps: PageServerDeps) {
-    this.server = createServer((req, res) => this.onRequest(req, res));
+    // No Host is needed: the port names the namespace (node:http would answer a bare 400 of its own).
+    this.server = createServer({ requireHostHeader: false }, (req, res) => this.onRequest(req, res));
+    // What request-head.ts let through but node:http refuses (a duplicate
+    // Content-Length, a bad chunk size) and CONNECT: answered as the
+    // activator's own (JSON, x-nozzle-activator), never a bare reset or a
+    // 400 the waiting page would take for the app's.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+      answer(socket, 400, {
+        error: 'bad_request',
+        message: `the request could not be parsed${err.code ? ` (${err.code})` : ''}`,
+      });
+    });
+    // An Expect other than 100-continue: node:http would answer a bare 417 of its own.
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+      sendJson(res, 417, {
+        error: 'expectation_failed',
+        message: `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported`,
+      }),
+    );
+    this.server.on('connect', (_req: IncomingMessage, socket: Socket) =>
+      answer(socket, 405, { error: 'method_not_allowed', message: 'CONNECT is not served here' }),
+    );
   }
 
   /** Answers the connection's request (`bytes` are what was read of it); resolves when the connection is closed. */
@@ -64,7 +88,9 @@ export class PageServer {
     const { namespace, service } = target;
     const ready = index.hasOwnReady(namespace, service);
     const host = hostName(req.headers.host) || `${service}.${namespace}`;
-    const path = new URL(req.url ?? '/', 'http://activator').pathname;
+    // The path the decision read (connection.ts): a target it sent here as the
+    // activator's own stays so, dot segments and all.
+    const path = targetPath(req.url ?? '/') ?? '';
     const status = (wake: DataPathWake | undefined) =>
       wakeStatus({ namespace, host, wake, ready, timeoutMs: readinessTimeoutMs });
     if (!path.startsWith(ACTIVATOR_PREFIX)) {
@@ -79,8 +105,12 @@ export class PageServer {
     }
     if (path === WAKE_PATH && secret !== undefined)
       return this.verifiedWake(req, res, secret, target, status);
-    if (path !== STATUS_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    if (path !== STATUS_PATH) {
       return sendJson(res, 404, { error: 'not_found', message: `${path} is not an activator path` });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendJson(res, 405, { error: 'method_not_allowed', message: `${STATUS_PATH} takes GET` });
     }
     // A poll starts a wake nobody started (the page was served by another
     // replica, or before a restart) but does not retry a failed one; with a

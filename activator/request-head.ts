@@ -152,7 +152,11 @@ export function parseRequestHead(raw: Buffer): RequestHead | string {
   return { method, target, path, version, headers };
 }
 
-function targetPath(target: string): string | undefined {
+/**
+ * The path of a request target, as the decision reads it (dot segments kept:
+ * `/_nozzle/../x` is under the activator's paths), undefined when invalid.
+ */
+export function targetPath(target: string): string | undefined {
   if (target.startsWith('/')) return target.split('?')[0];
   if (target === '*') return '';
   if (/^https?:\/\//i.test(target)) {

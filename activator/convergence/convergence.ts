@@ -37,6 +37,7 @@ import { upgradeAllV01 } from './upgrade-v01.js';
 import { recordStaleEvent, removeStaleTakeovers, staleNote } from './stale-takeover.js';
 import { adoptWake, adoptedNote, settlesInMs } from './woken-elsewhere.js';
 import { findLostWakePaths, lostWakePathNote, wakeLostPath } from './wake-paths.js';
+import { NO_OBJECTS, listNamespaceObjects } from './namespace-objects.js';
 
 /** What the leader reads of the endpoint index (activator/endpoint-index.ts), structurally. */
 export interface ConvergenceIndex {
@@ -275,8 +276,11 @@ class Leading {
         if (!this.options.wakingHere?.(ns)) await this.adopt(ns, service);
       } else maybeStale.set(ns, [...(maybeStale.get(ns) ?? []), service]);
     }
+    if (maybeStale.size === 0) return;
+    const only = namespace ?? (maybeStale.size === 1 ? [...maybeStale.keys()][0] : undefined);
+    const objects = await listNamespaceObjects(kube, only);
     for (const [ns, services] of maybeStale) {
-      for (const stale of await removeStaleTakeovers(kube, ns, services)) {
+      for (const stale of await removeStaleTakeovers(kube, ns, services, objects.get(ns) ?? NO_OBJECTS)) {
         const note = staleNote(stale);
         this.log.info({ namespace: ns, service: stale.service, removed: stale.removed }, note);
         await recordStaleEvent(kube, ns, stale).catch((err: unknown) =>
@@ -293,7 +297,8 @@ class Leading {
   private async wakeLostPaths(): Promise<void> {
     const { kube, optIn, namespace } = this.options;
     if (!optIn) return;
-    for (const lost of await findLostWakePaths(kube, optIn, namespace)) {
+    const objects = await listNamespaceObjects(kube, namespace);
+    for (const lost of await findLostWakePaths(kube, optIn, objects, namespace)) {
       const { restored, removed } = await wakeLostPath(kube, lost);
       const note = lostWakePathNote(lost, restored);
       this.log.warn({ namespace: lost.namespace, cause: lost.cause, services: lost.services, removed }, note);

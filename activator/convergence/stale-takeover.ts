@@ -15,26 +15,17 @@
  * still needs the takeover to hold its connections; the wake removes it).
  * A Service that is gone selects nothing.
  *
- * One list of Deployments, one of StatefulSets and one of Services per
- * namespace with a candidate, per check.
+ * The workloads and Services come from namespace-objects.ts: one listing
+ * per check, of one namespace or, at a resync, of the cluster.
  */
-import type { V1Deployment, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
 import type { Kube } from '../../lib/kube/client.js';
 import { recordEvent } from '../../lib/kube/events.js';
-import { annotations } from '../../lib/names.js';
 import { selectsPods } from '../../lib/takeover/selecting-services.js';
+import { annotations } from '../../lib/names.js';
 import { removeTakeover } from '../../lib/takeover/takeover.js';
 import { WAKE_REPORTING_CONTROLLER } from '../../lib/wake/event.js';
-
-export interface Workload {
-  readonly kind: 'Deployment' | 'StatefulSet';
-  readonly object: V1Deployment | V1StatefulSet;
-}
-
-/** Pure: a workload Nozzle put to sleep (0 replicas, with its backup). */
-export const isAsleep = (workload: Workload): boolean =>
-  workload.object.spec?.replicas === 0 &&
-  workload.object.metadata?.annotations?.[annotations.replicas] !== undefined;
+import { isAsleep, type NamespaceObjects, type Workload } from './namespace-objects.js';
 
 const describe = (w: Workload): string => `${w.kind} ${w.object.metadata?.name ?? ''}`;
 
@@ -67,27 +58,18 @@ export interface StaleTakeover {
 /**
  * For the leader: removes the takeover of each of `candidates` (Services of
  * `namespace` whose slices have settled and that have no ready endpoints of
- * their own) that is stale. Three list calls.
+ * their own) that is stale, judged from the namespace's `objects`.
  */
 export async function removeStaleTakeovers(
   kube: Kube,
   namespace: string,
   candidates: readonly string[],
+  objects: NamespaceObjects,
 ): Promise<StaleTakeover[]> {
-  if (candidates.length === 0) return [];
-  const [deployments, statefulSets, services] = await Promise.all([
-    kube.apps.listNamespacedDeployment({ namespace }),
-    kube.apps.listNamespacedStatefulSet({ namespace }),
-    kube.core.listNamespacedService({ namespace }),
-  ]);
-  const workloads: Workload[] = [
-    ...deployments.items.map((object) => ({ kind: 'Deployment' as const, object })),
-    ...statefulSets.items.map((object) => ({ kind: 'StatefulSet' as const, object })),
-  ];
-  const byName = new Map(services.items.map((s) => [s.metadata?.name ?? '', s]));
+  const byName = new Map(objects.services.map((s) => [s.metadata?.name ?? '', s]));
   const stale: StaleTakeover[] = [];
   for (const service of candidates) {
-    const reason = staleReason(service, byName.get(service), workloads);
+    const reason = staleReason(service, byName.get(service), objects.workloads);
     if (reason === undefined) continue;
     const removed = await removeTakeover(kube, namespace, service);
     if (removed.length > 0) stale.push({ service, reason, removed });

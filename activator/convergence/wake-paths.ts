@@ -21,7 +21,7 @@ import { labels } from '../../lib/names.js';
 import { selectsPods, takeoverRefusal } from '../../lib/takeover/selecting-services.js';
 import { removeTakeover, takeoverSlices } from '../../lib/takeover/takeover.js';
 import { restoreWorkloads, stampWokeAt, type RestoredWorkload } from '../../lib/wake/restore.js';
-import { isAsleep, type Workload } from './stale-takeover.js';
+import { isAsleep, type NamespaceObjects, type Workload } from './namespace-objects.js';
 
 /** A namespace to wake, and why. */
 export interface LostWakePath {
@@ -49,39 +49,41 @@ export function servicesWithoutWakePath(
     .sort();
 }
 
-/** The namespaces (all, or `only`) with a sleeping workload whose wake path is lost. */
-export async function findLostWakePaths(kube: Kube, rules: OptIn, only?: string): Promise<LostWakePath[]> {
-  const [deployments, statefulSets] = await Promise.all([
+/**
+ * The namespaces with a sleeping workload whose wake path is lost, among
+ * `objects` (namespace-objects.ts); their takeover slices and Namespaces
+ * listed once (or read, for `only`).
+ */
+export async function findLostWakePaths(
+  kube: Kube,
+  rules: OptIn,
+  objects: ReadonlyMap<string, NamespaceObjects>,
+  only?: string,
+): Promise<LostWakePath[]> {
+  const asleepIn = [...objects].filter(([, o]) => o.workloads.some(isAsleep));
+  if (asleepIn.length === 0) return [];
+  const [slices, namespaces] = await Promise.all([
+    takeoverSlices(kube, only),
     only === undefined
-      ? kube.apps.listDeploymentForAllNamespaces()
-      : kube.apps.listNamespacedDeployment({ namespace: only }),
-    only === undefined
-      ? kube.apps.listStatefulSetForAllNamespaces()
-      : kube.apps.listNamespacedStatefulSet({ namespace: only }),
+      ? kube.core.listNamespace()
+      : kube.core.readNamespace({ name: only }).then((ns) => ({ items: [ns] })),
   ]);
-  const byNamespace = new Map<string, Workload[]>();
-  const add = (workload: Workload): void => {
-    const ns = workload.object.metadata?.namespace ?? '';
-    if (ns && ns !== rules.systemNamespace && isAsleep(workload)) {
-      byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), workload]);
-    }
-  };
-  deployments.items.forEach((object) => add({ kind: 'Deployment', object }));
-  statefulSets.items.forEach((object) => add({ kind: 'StatefulSet', object }));
-
+  const namespaceNamed = new Map(namespaces.items.map((ns) => [ns.metadata?.name ?? '', ns]));
+  const takenOver = new Set(
+    slices.map((s) => `${s.metadata?.namespace ?? ''}/${s.metadata?.labels?.[labels.serviceName] ?? ''}`),
+  );
   const lost: LostWakePath[] = [];
-  for (const [namespace, asleep] of byNamespace) {
-    const ns = await kube.core.readNamespace({ name: namespace });
+  for (const [namespace, { workloads, services }] of asleepIn) {
+    const ns = namespaceNamed.get(namespace);
+    if (namespace === rules.systemNamespace || ns === undefined) continue;
     if (refusalReason(rules, ns) !== undefined) {
       lost.push({ namespace, cause: 'opted-out', services: [] });
       continue;
     }
-    const [services, slices] = await Promise.all([
-      kube.core.listNamespacedService({ namespace }),
-      takeoverSlices(kube, namespace),
-    ]);
-    const takenOver = new Set(slices.map((s) => s.metadata?.labels?.[labels.serviceName] ?? ''));
-    const without = servicesWithoutWakePath(services.items, asleep, takenOver);
+    const mine = new Set(
+      services.map((s) => s.metadata?.name ?? '').filter((name) => takenOver.has(`${namespace}/${name}`)),
+    );
+    const without = servicesWithoutWakePath(services, workloads, mine);
     if (without.length > 0) lost.push({ namespace, cause: 'no-takeover', services: without });
   }
   return lost;

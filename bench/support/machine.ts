@@ -29,15 +29,7 @@ export function machine(): string {
 /** The 1-minute load average, one decimal. */
 export const load = (): string => loadavg()[0]!.toFixed(1);
 
-/** VmRSS of `pid` in MiB (NaN when the process is gone). */
-export function rssMiB(pid: number): number {
-  try {
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? NaN : Number(kb) / 1024;
-  } catch {
-    return NaN;
-  }
-}
+export { rssMiB } from '../../test/support/rss.js';
 
 /** Sorted copy's quantile (nearest rank). */
 export function quantile(values: readonly number[], p: number): number {

@@ -21,6 +21,11 @@
  * holds: JetStream keeps everything in NOZZLE (DiscardNew removes nothing,
  * it only refuses until the workers drain it) and removes the oldest dead
  * letters from NOZZLE_DLQ at once; ensureTopology says so in its report.
+ *
+ * Both streams have NOZZLE_STREAM_REPLICAS replicas (3 on the clustered NATS
+ * of k8s/components/nats-cluster). A stream update changes an existing
+ * stream's count (nats-server 2.10 and later): going from 1 to 3, the new
+ * replicas catch up from the leader while the stream keeps serving.
  */
 import {
   AckPolicy,
@@ -208,7 +213,10 @@ async function ensureStream(
     } catch (err) {
       // Another `setup` or publisher may have created it between our info and add: look again once.
       if (attempt < 2 && isAlreadyExists(err)) continue;
-      throw new TopologyError(`cannot create or update ${what}: ${describeError(err)}`, { cause: err });
+      throw new TopologyError(
+        `cannot create or update ${what}: ${describeError(err)}${replicasHint(err, desired.num_replicas)}`,
+        { cause: err },
+      );
     }
   }
 }
@@ -283,6 +291,17 @@ const notFoundAs =
     }
     throw err;
   };
+
+/**
+ * More replicas than NATS has servers: a standalone server refuses any above
+ * 1 (10074), a cluster refuses more than its size (10023, insufficient
+ * resources). Say which setting asked for them.
+ */
+function replicasHint(err: unknown, replicas: number | undefined): string {
+  if (replicas === undefined || replicas <= 1) return '';
+  if (!(err instanceof JetStreamApiError) || (err.code !== 10074 && err.code !== 10023)) return '';
+  return ` (NOZZLE_STREAM_REPLICAS=${replicas} needs a NATS JetStream cluster of at least ${replicas} servers: k8s/components/nats-cluster; 1 for a single server)`;
+}
 
 // 10058: stream name already in use; 10148: consumer already exists (create raced another create).
 const isAlreadyExists = (err: unknown): boolean =>

@@ -50,8 +50,21 @@ export interface Installed {
   readonly kubectl: (args: readonly string[]) => Promise<string>;
 }
 
-/** `kubectl apply -k k8s/ && kubectl apply -k keda/`; resolves when NATS, the setup Job and the activator are ready. */
-export async function installNozzle(sandbox: Sandbox, timeline: Timeline): Promise<Installed> {
+/** What to install: k8s/ by default, or an overlay of it (examples/nats-cluster/), and how many NATS servers it runs. */
+export interface InstallOptions {
+  /** The kustomization directory applied instead of k8s/, relative to the repository. */
+  readonly kustomization?: string;
+  /** NATS servers to wait for (the StatefulSet's Ready replicas): 1, or 3 with the nats-cluster component. */
+  readonly natsReplicas?: number;
+}
+
+/** `kubectl apply -k k8s/ && kubectl apply -k keda/` (or an overlay of k8s/); resolves when NATS, the setup Job and the activator are ready. */
+export async function installNozzle(
+  sandbox: Sandbox,
+  timeline: Timeline,
+  options: InstallOptions = {},
+): Promise<Installed> {
+  const { kustomization = 'k8s/', natsReplicas = 1 } = options;
   const kube = connectKube(sandbox.kubeConfig());
   const batch = sandbox.kubeConfig().makeApiClient(BatchV1Api);
   const kubectl = async (args: readonly string[]): Promise<string> =>
@@ -62,22 +75,28 @@ export async function installNozzle(sandbox: Sandbox, timeline: Timeline): Promi
       })
     ).stdout;
 
-  await kubectl(['apply', '-k', 'k8s/']);
+  await kubectl(['apply', '-k', kustomization]);
   await kubectl(['apply', '-k', 'keda/']);
-  timeline.log('kubectl apply -k k8s/ && kubectl apply -k keda/ (no overlay, no overrides)');
-  await waitFor('NATS, the setup Job and two activator pods', 180_000, async () => {
+  timeline.log(
+    kustomization === 'k8s/'
+      ? 'kubectl apply -k k8s/ && kubectl apply -k keda/ (no overlay, no overrides)'
+      : `kubectl apply -k ${kustomization} && kubectl apply -k keda/`,
+  );
+  await waitFor(`${natsReplicas} NATS server(s), the setup Job and two activator pods`, 180_000, async () => {
     const [nats, setup, activator] = await Promise.all([
       kube.apps.readNamespacedStatefulSet({ name: 'nats', namespace: SYSTEM }),
       batch.readNamespacedJob({ name: 'nozzle-setup', namespace: SYSTEM }),
       kube.apps.readNamespacedDeployment({ name: 'nozzle-activator', namespace: SYSTEM }),
     ]);
     return (
-      nats.status?.readyReplicas === 1 &&
+      nats.status?.readyReplicas === natsReplicas &&
       (setup.status?.succeeded ?? 0) >= 1 &&
       activator.status?.readyReplicas === 2
     );
   });
-  timeline.log('NATS Ready (real nats-server in its pod), nozzle setup Job Complete, activator 2/2 Ready');
+  timeline.log(
+    `NATS ${natsReplicas}/${natsReplicas} Ready (real nats-server in its pod), nozzle setup Job Complete, activator 2/2 Ready`,
+  );
   return { kube, kubectl };
 }
 
@@ -103,10 +122,11 @@ export async function suspendPublisherSchedule(installed: Installed, timeline: T
 }
 
 export interface SetUpOptions {
-  /** The publisher CronJob keeps its schedule (false: suspended, see suspendPublisherSchedule). */
+  /** false: the publisher CronJob suspended, every round started by the test. */
   readonly scheduledRounds: boolean;
-  /** The bulk namespace of BULK_WORKLOADS paused Deployments (default true; a file that never sleeps through the queue at scale skips it). */
+  /** false: no BULK_NAMESPACE (default true). */
   readonly bulk?: boolean;
+  readonly install?: InstallOptions;
 }
 
 /** Installs Nozzle and the app as a user would; resolves when both run. */
@@ -115,7 +135,8 @@ export async function setUp(
   timeline: Timeline,
   options: SetUpOptions = { scheduledRounds: true },
 ): Promise<Scenario> {
-  const installed = await installNozzle(sandbox, timeline);
+  const bulk = options.bulk ?? true;
+  const installed = await installNozzle(sandbox, timeline, options.install);
   const { kube, kubectl } = installed;
   if (!options.scheduledRounds) await suspendPublisherSchedule(installed, timeline);
   // The worker starts at 0 (KEDA's idle state) and stays there until the publisher runs.
@@ -126,7 +147,6 @@ export async function setUp(
     sandbox.kubeConfig(),
     parseManifests(readFileSync(`${repo}scripts/e2e/app.yaml`, 'utf8')),
   );
-  const bulk = options.bulk ?? true;
   if (bulk) await createBulk(kube);
   await waitFor(`the ${APP_NAMESPACE} app Ready`, 120_000, async () => {
     const [web, api, tcp] = await Promise.all([
@@ -222,9 +242,11 @@ export function podOf(answer: HttpAnswer): string {
   }
 }
 
-/** The publisher's CronJob run once (`kubectl create job --from`); KEDA scales the worker; everything opted in sleeps. */
-export async function sleepThroughTheQueue(scenario: Scenario, timeline: Timeline): Promise<void> {
-  const { kube } = scenario;
+/**
+ * Once idle-after has passed since the app's last activity, the publisher's
+ * CronJob run once (`kubectl create job --from`); resolves when the Job exists.
+ */
+export async function startPublisherRound(scenario: Scenario, timeline: Timeline): Promise<void> {
   // Activity is what keeps a namespace awake: creating it and its pods was
   // the last. Let idle-after pass, as a person's namespace would go quiet.
   await sleep(parseDuration(IDLE_AFTER) + 1_000);
@@ -238,18 +260,27 @@ export async function sleepThroughTheQueue(scenario: Scenario, timeline: Timelin
     'nozzle-publisher-e2e',
   ]);
   timeline.log('kubectl create job --from=cronjob/nozzle-publisher: the publisher runs in its pod');
+}
+
+/** Whether web, api and tcp of APP_NAMESPACE are all at 0 replicas. */
+export async function appAsleep(kube: Kube): Promise<boolean> {
+  const [web, api, tcp] = await Promise.all([
+    kube.apps.readNamespacedDeployment({ name: 'web', namespace: APP_NAMESPACE }),
+    kube.apps.readNamespacedDeployment({ name: 'api', namespace: APP_NAMESPACE }),
+    kube.apps.readNamespacedStatefulSet({ name: 'tcp', namespace: APP_NAMESPACE }),
+  ]);
+  return web.spec?.replicas === 0 && api.spec?.replicas === 0 && tcp.spec?.replicas === 0;
+}
+
+/** The publisher's CronJob run once (`kubectl create job --from`); KEDA scales the worker; everything opted in sleeps. */
+export async function sleepThroughTheQueue(scenario: Scenario, timeline: Timeline): Promise<void> {
+  const { kube } = scenario;
+  await startPublisherRound(scenario, timeline);
   await waitFor('KEDA to scale the worker from 0', 120_000, () =>
     Promise.resolve(Math.max(...scenario.workerReplicas) >= 1),
   );
   timeline.mark('worker-scaled-up');
-  await waitFor(`${APP_NAMESPACE} asleep`, 180_000, async () => {
-    const [web, api, tcp] = await Promise.all([
-      kube.apps.readNamespacedDeployment({ name: 'web', namespace: APP_NAMESPACE }),
-      kube.apps.readNamespacedDeployment({ name: 'api', namespace: APP_NAMESPACE }),
-      kube.apps.readNamespacedStatefulSet({ name: 'tcp', namespace: APP_NAMESPACE }),
-    ]);
-    return web.spec?.replicas === 0 && api.spec?.replicas === 0 && tcp.spec?.replicas === 0;
-  });
+  await waitFor(`${APP_NAMESPACE} asleep`, 180_000, () => appAsleep(kube));
   timeline.mark('asleep');
   timeline.log(`${APP_NAMESPACE} asleep: web 2 -> 0, api 1 -> 0, tcp 1 -> 0`);
   await waitFor(`all ${BULK_WORKLOADS} bulk Deployments asleep`, 240_000, async () => {

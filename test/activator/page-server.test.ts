@@ -133,3 +133,37 @@ test('a wake refused by a rate limit: the page (503) starts nothing and says whe
   t.like(bodyOf(poll), { phase: 'sleeping' });
   t.deepEqual(wakes.asked, []);
 });
+
+test("what node:http refuses, CONNECT, dot segments and a POST to the status get the activator's own clear answers", async (t) => {
+  const wakes = new FakeWakes();
+  const pages = new PageServer({ index: { hasOwnReady: () => false }, wakes, readinessTimeoutMs: 1000 });
+  const cases: [string, RegExp, string][] = [
+    // request-head.ts lets a duplicate Content-Length through (it only decides); node:http refuses it.
+    [
+      'POST /_nozzle/status HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+      /^HTTP\/1\.1 400/,
+      'bad_request',
+    ],
+    ['CONNECT /_nozzle/status HTTP/1.1\r\nHost: a\r\n\r\n', /^HTTP\/1\.1 405/, 'method_not_allowed'],
+    [
+      'POST /_nozzle/status HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n',
+      /^HTTP\/1\.1 405/,
+      'method_not_allowed',
+    ],
+    // Under /_nozzle/ as the decision read it: not normalized into a navigation that starts a wake.
+    ['PUT /_nozzle/ HTTP/1.1\r\n\r\n', /^HTTP\/1\.1 404/, 'not_found'], // no Host: the port names the namespace
+    [
+      'GET /_nozzle/status HTTP/1.1\r\nHost: a\r\nExpect: upgrade\r\n\r\n',
+      /^HTTP\/1\.1 417/,
+      'expectation_failed',
+    ],
+    ['GET /_nozzle/../cart HTTP/1.1\r\nHost: a\r\nAccept: text/html\r\n\r\n', /^HTTP\/1\.1 404/, 'not_found'],
+  ];
+  for (const [request, status, error] of cases) {
+    const answer = await ask(t, pages, request);
+    t.regex(answer, status, request);
+    t.regex(answer, /x-nozzle-activator: 1/i, `${request}: the activator's own answer`);
+    t.like(bodyOf(answer), { error }, request);
+  }
+  t.deepEqual(wakes.asked, [], 'none of them started a wake');
+});

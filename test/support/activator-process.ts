@@ -21,6 +21,8 @@ export interface LogLine {
 
 export interface ActivatorProcess {
   readonly child: ChildProcess;
+  readonly pid: number;
+  /** The admin port's URL (/metrics, /healthz). */
   readonly url: string;
   readonly logs: LogLine[];
   /** Resolves with the exit code (or signal name). */
@@ -83,12 +85,13 @@ export async function spawnActivator(env: Record<string, string>): Promise<Activ
       );
     });
   };
-  const listening = await waitFor((l) => l.msg === 'activator listening', 'activator listening');
-  await waitFor((l) => l.msg === 'Ingress index synced', 'Ingress index synced');
-  const port = (listening.address as { port: number }).port;
+  // Logged once the index has listed everything and every port Lease listed has its listener.
+  const serving = await waitFor((l) => l.msg === 'activator serving', 'activator serving');
+  const port = (serving.admin as { port: number }).port;
   const url = `http://127.0.0.1:${port}`;
   return {
     child,
+    pid: child.pid!,
     url,
     logs,
     exited,

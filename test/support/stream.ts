@@ -38,6 +38,7 @@ export interface DeadLetterView {
   readonly kind: string | undefined;
   readonly reason: string | undefined;
   readonly originalSubject: string | undefined;
+  readonly originalSequence: string | undefined;
   readonly deliveries: string | undefined;
   readonly originalSize: string | undefined;
   readonly payload: string;
@@ -55,6 +56,7 @@ export async function deadLetters(nc: NatsConnection): Promise<DeadLetterView[]>
       kind: stored.header.get(deadLetterHeaders.kind) || undefined,
       reason: stored.header.get(deadLetterHeaders.reason) || undefined,
       originalSubject: stored.header.get(deadLetterHeaders.subject) || undefined,
+      originalSequence: stored.header.get(deadLetterHeaders.sequence) || undefined,
       deliveries: stored.header.get(deadLetterHeaders.deliveries) || undefined,
       originalSize: stored.header.get(deadLetterHeaders.size) || undefined,
       payload: new TextDecoder().decode(stored.data),

@@ -5,7 +5,8 @@
  */
 import test from 'ava';
 import type { V1Service } from '@kubernetes/client-node';
-import { isAsleep, staleReason, type Workload } from '../../../activator/convergence/stale-takeover.js';
+import { staleReason } from '../../../activator/convergence/stale-takeover.js';
+import { isAsleep, type Workload } from '../../../activator/convergence/namespace-objects.js';
 
 const service = (selector?: Record<string, string>): V1Service => ({
   metadata: { name: 'web' },

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { V1Service } from '@kubernetes/client-node';
 import { servicesWithoutWakePath } from '../../../activator/convergence/wake-paths.js';
-import type { Workload } from '../../../activator/convergence/stale-takeover.js';
+import type { Workload } from '../../../activator/convergence/namespace-objects.js';
 import { deployment } from '../../support/shop.js';
 
 const svc = (name: string, app: string, spec: V1Service['spec'] = {}): V1Service => ({

@@ -146,3 +146,17 @@ test('a message size limit a dead letter would not fit in is refused', async (t)
   );
   t.regex(error?.message ?? '', /must be at least 8192 bytes/);
 });
+
+test('NOZZLE_STREAM_REPLICAS above 1 on a single server is refused with the setting named', async (t) => {
+  const { nc, jsm } = await privateServer(t);
+  const error = await t.throwsAsync(ensureTopology(nc, { ...testTopology, replicas: 3 }), {
+    instanceOf: TopologyError,
+  });
+  t.regex(
+    error?.message ?? '',
+    /^cannot create or update stream NOZZLE: .*NOZZLE_STREAM_REPLICAS=3 needs a NATS JetStream cluster of at least 3 servers/,
+  );
+  // Nothing half-made: the next run with 1 creates everything.
+  t.like(await ensureTopology(nc, testTopology), { stream: 'created', deadLetterStream: 'created' });
+  t.is((await jsm.streams.info(names.stream)).config.num_replicas, 1);
+});
