@@ -111,6 +111,7 @@ export class Activator {
       resyncMs: config.convergenceResync,
       wakingHere: (namespace) => wakes.get(namespace)?.state === 'waking',
       optIn: optIn(config.namespaceSelector, config.systemNamespace),
+      onLostWakePath: (lost) => metrics.lostWakePaths.inc({ cause: lost.cause }),
     }).start();
     log.info({ admin: admin.address(), ports: dataPath.listening().length }, 'activator serving');
     return new Activator(config, registry, metrics, index, wakes, dataPath, convergence, admin, log);

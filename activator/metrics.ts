@@ -41,6 +41,7 @@ export interface ActivatorMetrics {
   readonly wakes: Counter<'result'>;
   readonly wakeDuration: Histogram;
   readonly restoredWorkloads: Counter;
+  readonly lostWakePaths: Counter<'cause'>;
   readonly connections: Counter<'kind' | 'outcome'>;
   readonly held: Gauge;
   readonly holdBudgetUsed: Gauge;
@@ -82,6 +83,12 @@ export function createActivatorMetrics(registry: Registry): ActivatorMetrics {
     restoredWorkloads: new Counter({
       name: 'nozzle_activator_restored_workloads_total',
       help: 'Deployments and StatefulSets whose replicas this activator restored (another replica may have restored the rest)',
+      registers,
+    }),
+    lostWakePaths: new Counter({
+      name: 'nozzle_activator_lost_wake_paths_total',
+      help: 'Namespaces the convergence leader woke because a sleeping workload had lost its wake path, by cause: no-takeover (a Service, or one of its ports, without takeover) or opted-out (the namespace opted out while asleep)',
+      labelNames: ['cause'],
       registers,
     }),
     connections,

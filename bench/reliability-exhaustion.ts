@@ -247,7 +247,12 @@ async function storm(): Promise<string[]> {
     const idle = requestsBetween(idle0, await apiserverRequests());
     const idlePerS = idle.total / IDLE_S;
     console.log(
-      `idle apiserver requests over ${IDLE_S} s, ${IDLE_AFTER_S} s after the activator started: ${idlePerS.toFixed(1)}/s (${[...idle.byVerb].filter(([, n]) => n > 0).map(([verb, n]) => `${verb} ${(n / IDLE_S).toFixed(1)}/s`).join(', ')})`,
+      `idle apiserver requests over ${IDLE_S} s, ${IDLE_AFTER_S} s after the activator started: ${idlePerS.toFixed(1)}/s (${[
+        ...idle.byVerb,
+      ]
+        .filter(([, n]) => n > 0)
+        .map(([verb, n]) => `${verb} ${(n / IDLE_S).toFixed(1)}/s`)
+        .join(', ')})`,
     );
 
     const loadBefore = load();

@@ -36,7 +36,7 @@ import { LeaderElection, type LeaderTiming } from './leader-election.js';
 import { upgradeAllV01 } from './upgrade-v01.js';
 import { recordStaleEvent, removeStaleTakeovers, staleNote } from './stale-takeover.js';
 import { adoptWake, adoptedNote, settlesInMs } from './woken-elsewhere.js';
-import { findLostWakePaths, lostWakePathNote, wakeLostPath } from './wake-paths.js';
+import { findLostWakePaths, lostWakePathNote, wakeLostPath, type LostWakePath } from './wake-paths.js';
 import { NO_OBJECTS, listNamespaceObjects } from './namespace-objects.js';
 
 /** What the leader reads of the endpoint index (activator/endpoint-index.ts), structurally. */
@@ -68,6 +68,8 @@ export interface ConvergenceOptions {
   readonly wakingHere?: (namespace: string) => boolean;
   /** NOZZLE_NAMESPACE_SELECTOR and Nozzle's namespace, for (f); (f) does not run without them. */
   readonly optIn?: OptIn;
+  /** Called for each lost wake path (f) found, before its wake: the activator counts them. */
+  readonly onLostWakePath?: (lost: LostWakePath) => void;
 }
 
 export class Convergence {
@@ -299,6 +301,7 @@ class Leading {
     if (!optIn) return;
     const objects = await listNamespaceObjects(kube, namespace);
     for (const lost of await findLostWakePaths(kube, optIn, objects, namespace)) {
+      this.options.onLostWakePath?.(lost);
       const { restored, removed } = await wakeLostPath(kube, lost);
       const note = lostWakePathNote(lost, restored);
       this.log.warn({ namespace: lost.namespace, cause: lost.cause, services: lost.services, removed }, note);

@@ -361,15 +361,13 @@ test.serial(
     }),
 );
 
-// main (ff56e60): the takeover slice keeps the ports the Service had when it
-// went to sleep; a port added while asleep has no endpoint in any slice, so
-// its clients are refused (here: no answer) and nothing wakes the namespace.
-// Neither the convergence's lost-wake-path step (it looks for Services with
-// no takeover at all) nor a later sleep (the workload is already asleep)
-// adds it. Reported to the lead; remove `.failing` once the takeover follows
-// the Service's ports.
-test.serial.failing(
-  '1c. Service web given a second port while asleep: a client of the new port wakes it',
+// The takeover slice keeps the ports the Service had when it went to sleep:
+// a port added while asleep has no endpoint in any slice, so its clients are
+// refused until the convergence's lost-wake-path step (it compares the
+// Service's ports with its takeover slices') wakes the namespace, within a
+// resync (activator/convergence/wake-paths.ts).
+test.serial(
+  '1c. Service web given a second port while asleep: the convergence wakes it within a resync, so a client of the new port gets the app',
   (t) =>
     runFault(t, {
       fault: 'Service web given a second port (8080) while asleep; woken through the new port',

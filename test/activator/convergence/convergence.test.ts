@@ -168,9 +168,10 @@ test('a Service this replica is waking is left to its wake: not adopted, woke-at
   );
 });
 
-/** A leader for `namespace` that resyncs every second, with the opt-in rules (lost wake paths). */
-function resyncingLeader(t: ExecutionContext, namespace: string, system: string): void {
+/** A leader for `namespace` that resyncs every second, with the opt-in rules; the lost wake paths it reports. */
+function resyncingLeader(t: ExecutionContext, namespace: string, system: string): string[] {
   const index = new NamespaceIndex(kube, namespace);
+  const reported: string[] = [];
   const leader = converge({
     systemNamespace: system,
     index,
@@ -178,21 +179,24 @@ function resyncingLeader(t: ExecutionContext, namespace: string, system: string)
     identity: 'l',
     resyncMs: 1_000,
     optIn: optIn('nozzle=true', system),
+    onLostWakePath: (lost) => reported.push(`${lost.namespace} ${lost.cause} ${lost.services.join(',')}`),
   });
   t.teardown(() => Promise.all([leader.stop(), index.stop()]));
+  return reported;
 }
 
 test('a sleeping workload whose Service lost its takeover (re-created while asleep) is woken at the resync, with an Event', async (t) => {
   const { namespace, system } = await asleepWithTakeover(kube, 'conv-lost', { web: 2, api: 1 });
   // Service web deleted and re-applied: its takeover slice, owned by the old Service, went with it.
   await kube.discovery.deleteNamespacedEndpointSlice({ namespace, name: 'web-nozzle-ipv4' });
-  resyncingLeader(t, namespace, system);
+  const reported = resyncingLeader(t, namespace, system);
   await eventually('web restored', async () => {
     const web = await kube.apps.readNamespacedDeployment({ namespace, name: 'web' });
     return web.spec?.replicas === 2 && web.metadata?.annotations?.[annotations.replicas] === undefined;
   });
   const api = await kube.apps.readNamespacedDeployment({ namespace, name: 'api' });
   t.is(api.spec?.replicas, 1, 'the whole namespace woken');
+  t.deepEqual(reported, [`${namespace} no-takeover web`], 'reported once (the metric)');
   const ns = await kube.core.readNamespace({ name: namespace });
   t.truthy(ns.metadata?.annotations?.[annotations.wokeAt]);
   await eventually('the Event names the Service', async () =>
