@@ -160,3 +160,17 @@ test('NOZZLE_STREAM_REPLICAS above 1 on a single server is refused with the sett
   t.like(await ensureTopology(nc, testTopology), { stream: 'created', deadLetterStream: 'created' });
   t.is((await jsm.streams.info(names.stream)).config.num_replicas, 1);
 });
+
+test('a consumer or stream deleted by someone is created again by the next ensure (a publisher round), and works', async (t) => {
+  const { nc, jsm, js } = await privateServer(t);
+  await ensureTopology(nc, testTopology);
+  await jsm.consumers.delete(names.stream, names.consumer);
+  t.like(await ensureTopology(nc, testTopology), { stream: 'unchanged', consumer: 'created' });
+  await jsm.streams.delete(names.stream);
+  t.like(await ensureTopology(nc, testTopology), { stream: 'created', consumer: 'created' });
+  await js.publish('nozzle.sleep.shop', '{}');
+  const consumer = await js.consumers.get(names.stream, names.consumer);
+  const message = await consumer.next({ expires: 2_000 });
+  t.is(message?.subject, 'nozzle.sleep.shop', 'the recreated consumer delivers');
+  message?.ack();
+});
