@@ -7,7 +7,7 @@
  * the fault legitimately set), workloads stranded at 0 without a wake path
  * (polled all through the fault) and the outage in seconds (first request
  * to the first 200 from the app's own pod); the table goes to
- * test-results/faults.md (figures: docs/reliability-faults.md). One sandbox
+ * test-results/faults.md (figures: docs/reliability.md, "Faults"). One sandbox
  * for the file, without the bulk
  * namespace; every wait is bounded.
  */
