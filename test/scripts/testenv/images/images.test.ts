@@ -35,7 +35,8 @@ function start(t: ExecutionContext, image: Image, env: Record<string, string> = 
   const output = { stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (text: string) => (output.stdout += text));
   child.stderr.setEncoding('utf8').on('data', (text: string) => (output.stderr += text));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  // 'close', not 'exit': only then has all of its stdout and stderr been read.
+  const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   const listening = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', () => {
       const end = output.stdout.indexOf('\n');
