@@ -4,7 +4,8 @@
  *
  *   stamp woke-at -> restoreWorkloads -> each taken-over Service, the moment
  *   it has ready endpoints of its own: remove its takeover slice -> none left:
- *   restoreWorkloads again (restored something? back to waiting) -> ready
+ *   connections held? restoreWorkloads again (restored something? back to
+ *   waiting) -> ready
  *   -> Event "Woke" (only by the replica that restored something)
  *
  * woke-at is stamped first so that a sleep decided before this wake and still
@@ -15,9 +16,9 @@
  * namespace is asleep again with a wake path. The wake sees it on its
  * workload watch and wakes it again (woke-at stamped anew, restore) while
  * connections are held on it, or when a new request joins it (demand()); with
- * neither, the later sleep wins. The restore once every takeover is gone
- * catches what the watch has not shown yet (the readiness timeout bounds
- * both).
+ * neither, the later sleep wins. The restore once every takeover is gone,
+ * again only while connections are held, catches what the watch has not
+ * shown yet (the readiness timeout bounds both).
  *
  * Readiness comes from the endpoint index (the one place that decides
  * "ready"), event-driven: the wake re-checks on every index change of its
@@ -210,8 +211,12 @@ export class Wake {
         });
         this.allReleased = undefined;
         if (this.state !== 'waking' || this.stop.signal.aborted) return;
-        // Every takeover is gone. A sleep that raced this wake scaled its
-        // workload to 0 and re-ensured its takeover: restore it and wait again.
+        // Every takeover is gone. A sleep that raced this wake may have scaled
+        // a workload to 0 and re-ensured its takeover: while connections are
+        // held, restore it and wait again. With nobody held the later sleep
+        // wins (a person's `nozzle sleep` right after a wake), and the next
+        // request starts a new wake.
+        if (this.held === 0) break;
         const again = await this.restoreWorkloadsStep();
         if (again.length === 0) break;
         this.log.warn(

@@ -104,7 +104,6 @@ test('stamp, restore, then each Service released the moment it is ready on its o
   t.is(w.state, 'ready');
   t.deepEqual(steps.calls.slice(3), [
     'remove web',
-    'restore',
     'event Woke: 1 workload ready in ' + (w.readyAfterMs! / 1000).toFixed(1) + 's',
   ]);
   t.is(index.subscribed, 0, 'unsubscribed from the index');
@@ -165,10 +164,13 @@ test('after a sleep won an unheld wake, the next request that joins it (demand) 
   index.change(() => index.ready.add('web'));
   await w.done;
   t.is(w.state, 'ready');
-  t.deepEqual(steps.calls.slice(4, 6), ['remove web', 'restore']);
+  t.deepEqual(steps.calls.slice(4), [
+    'remove web',
+    'event Woke: 2 workloads ready in ' + (w.readyAfterMs! / 1000).toFixed(1) + 's',
+  ]);
 });
 
-test('a sleep that raced the wake (restored again at the end) makes it wait again', async (t) => {
+test('with a connection held, a sleep that raced the wake (restored again at the end) makes it wait again', async (t) => {
   const index = new FakeIndex();
   index.taken.add('web');
   const steps = new FakeSteps(index);
@@ -186,6 +188,7 @@ test('a sleep that raced the wake (restored again at the end) makes it wait agai
     return restore();
   };
   const w = wake(index, steps);
+  const release = w.hold();
   index.change(() => index.ready.add('web'));
   await sleep(30);
   t.is(w.state, 'waking', 'waits for web to be ready again');
@@ -197,6 +200,23 @@ test('a sleep that raced the wake (restored again at the end) makes it wait agai
     ['stamp', 'restore', 'remove web', 'restore', 'remove web', 'restore'],
   );
   t.is(w.restored, 2);
+  release();
+});
+
+test('with nobody held, the end of the wake restores nothing again: a sleep right after it wins', async (t) => {
+  const index = new FakeIndex();
+  index.taken.add('web');
+  const steps = new FakeSteps(index);
+  steps.restores.push([{ kind: 'Deployment', name: 'web', replicas: 2 }]); // what a second restore would find
+  const w = wake(index, steps);
+  index.change(() => index.ready.add('web'));
+  await w.done;
+  t.is(w.state, 'ready');
+  t.deepEqual(
+    steps.calls.filter((c) => !c.startsWith('event')),
+    ['stamp', 'restore', 'remove web'],
+    'no restore after the last takeover is gone',
+  );
 });
 
 test('no Event from a replica that restored nothing; a transient failure is retried', async (t) => {
@@ -209,7 +229,7 @@ test('no Event from a replica that restored nothing; a transient failure is retr
   const w = wake(index, steps);
   await w.done;
   t.is(w.state, 'ready');
-  t.deepEqual(steps.calls, ['stamp', 'restore', 'remove web', 'restore']);
+  t.deepEqual(steps.calls, ['stamp', 'restore', 'remove web']);
 });
 
 test('timeout: failed, naming the Services without ready endpoints; nothing removed', async (t) => {
