@@ -21,7 +21,7 @@ import { createShop, snapshot } from '../../support/shop.js';
 import {
   NamespaceIndex,
   asleepWithTakeover,
-  ensuredNow,
+  stampEnsuredAt,
   controllerSlice,
   quiet,
   runActivatorPod,
@@ -95,7 +95,7 @@ test('scaled by hand: woke-at, backup cleared, takeover removed after the settle
   const leader = converge({ systemNamespace: system, index, namespace, identity: 'l', settleMs: 5_000 });
   t.teardown(() => leader.stop());
   await eventually('leads', () => leader.isLeader);
-  await ensuredNow(kube, namespace); // the settle time counts from here, not from the set-up above
+  await stampEnsuredAt(kube, namespace); // the settle time counts from here, not from the set-up above
 
   // kubectl scale deployment web --replicas=1; its pods become Ready.
   await kube.apps.patchNamespacedDeployment(
@@ -246,7 +246,7 @@ test('stale takeovers: removed after the settle time; in front of a sleeping or 
     mergePatch,
   );
   await controllerSlice(kube, namespace, 'starting', false);
-  await ensuredNow(kube, namespace); // the settle time counts from here, not from the set-up above
+  await stampEnsuredAt(kube, namespace); // the settle time counts from here, not from the set-up above
   const index = new NamespaceIndex(kube, namespace);
   t.teardown(() => index.stop());
   const leader = converge({

@@ -51,31 +51,19 @@ export async function asleepWithTakeover(
     });
     const { ports } = await assignPorts(kube, { systemNamespace: system }, service);
     await ensureTakeover(kube, { namespace, service, activatorPods: [activatorPod(1, system)], ports });
-    if (options.ensuredAt) {
-      await kube.discovery.patchNamespacedEndpointSlice({
-        namespace,
-        name: `${name}-nozzle-ipv4`,
-        body: [
-          {
-            op: 'add',
-            path: '/metadata/annotations',
-            value: { [annotations.ensuredAt]: options.ensuredAt.toISOString() },
-          },
-        ],
-      });
-    }
   }
+  if (options.ensuredAt) await stampEnsuredAt(kube, namespace, options.ensuredAt);
   return { namespace, system };
 }
 
-/** Stamps every takeover slice of the namespace as ensured now (a test's settle time counts from here). */
-export async function ensuredNow(kube: Kube, namespace: string): Promise<void> {
+/** Stamps every takeover slice of the namespace as ensured at `at` (now: a test's settle time counts from here). */
+export async function stampEnsuredAt(kube: Kube, namespace: string, at = new Date()): Promise<void> {
   for (const slice of await takeoverSlices(kube, namespace)) {
     await kube.discovery.patchNamespacedEndpointSlice(
       {
         namespace,
         name: slice.metadata!.name!,
-        body: { metadata: { annotations: { [annotations.ensuredAt]: new Date().toISOString() } } },
+        body: { metadata: { annotations: { [annotations.ensuredAt]: at.toISOString() } } },
       },
       mergePatch,
     );
